@@ -1,0 +1,92 @@
+"""What every format writer is: a spec (name, extension, limits) and a small class.
+
+A writer turns each row into its own text inside DuckDB (vectorised, parallel), as one
+column named "line"; write_batch() then copies those bytes to the open file as they are.
+Writers never see a path, a connection or a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, BinaryIO, ClassVar
+
+import pyarrow as pa
+
+from exporter.errors import InvalidSpec
+from exporter.query import Column
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    name: str
+    label: str
+    extension: str
+    media_type: str
+    max_bytes: int  # the spec's advisory size limit: warn above it
+    max_rows: int  # the spec's advisory row limit: warn above it
+    hard_max_rows: int | None = None  # rows the format cannot hold: refuse above it
+    options: tuple[str, ...] = ()
+
+
+def line_bytes(batch: pa.RecordBatch) -> memoryview:
+    """The bytes of a batch's single "line" column, back to back, without copying."""
+    array = batch.column(0)
+    if array.null_count:
+        raise ValueError("a row rendered as NULL; every row must render to text")
+    if len(array) == 0:
+        return memoryview(b"")
+    width = 8 if pa.types.is_large_string(array.type) else 4
+    _, offsets, data = array.buffers()
+    view = memoryview(offsets).cast("B")
+    first = int.from_bytes(view[array.offset * width:(array.offset + 1) * width], "little")
+    last_at = (array.offset + len(array)) * width
+    last = int.from_bytes(view[last_at:last_at + width], "little")
+    return memoryview(data)[first:last] if data is not None else memoryview(b"")
+
+
+class Writer:
+    """Base class: subclasses set SPEC and implement row_sql, and may add a
+    header and a footer."""
+
+    SPEC: ClassVar[FormatSpec]
+
+    def __init__(self, columns: list[Column], options: dict[str, Any], timezone: str = "UTC",
+                 row_name: str = "record") -> None:
+        self.columns = columns
+        self.options = options
+        self.timezone = timezone
+        self.row_name = row_name
+        self.rows = 0
+        self.file: BinaryIO | None = None
+
+    @classmethod
+    def option_errors(cls, options: dict[str, Any]) -> list[InvalidSpec]:
+        unknown = sorted(set(options) - set(cls.SPEC.options))
+        if unknown:
+            msg = f"{cls.SPEC.label} has no options {unknown}; known: {list(cls.SPEC.options)}"
+            return [InvalidSpec("UNKNOWN_OPTION", msg, "options")]
+        return []
+
+    def row_sql(self) -> str:
+        """A DuckDB expression over the columns of relation r giving one row's text."""
+        raise NotImplementedError
+
+    def open(self, file: BinaryIO) -> None:
+        self.file = file
+        self.write_header()
+
+    def write_header(self) -> None:
+        """Bytes before the first row."""
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        assert self.file is not None
+        self.file.write(line_bytes(batch))
+        self.rows += batch.num_rows
+
+    def close(self) -> None:
+        """Bytes after the last row; flushes but does not close the file."""
+
+    def abort(self) -> None:
+        """Let go of what the writer holds after a failed run (the file is discarded)."""

@@ -1,0 +1,80 @@
+"""DuckDB connections to the source: offline extension loading and a read-only ATTACH.
+
+The postgres extension comes from its PyPI wheel (nothing is downloaded at run time):
+its file is placed where DuckDB looks for it, under our own extension directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import psycopg
+
+from exporter.catalog import Catalog, load_catalog
+from exporter.query import SOURCE, count_sql
+from exporter.settings import Settings
+from exporter.spec import ExportSpec
+
+EXTENSION = "postgres_scanner"
+
+
+def _extension_dir(settings: Settings, platform: str) -> Path:
+    """Our extension directory, with the wheel's postgres extension placed in it."""
+    import duckdb_extension_postgres
+
+    root = (settings.home / "duckdb_extensions").resolve()
+    version = duckdb.__version__
+    target = root / f"v{version}" / platform / f"{EXTENSION}.duckdb_extension"
+    if not target.exists():
+        wheel = Path(duckdb_extension_postgres.__file__).parent / "extensions" / f"v{version}"
+        shipped = wheel / "postgres.duckdb_extension"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_suffix(".tmp")
+        shutil.copyfile(shipped, temp)
+        temp.replace(target)  # atomic: parallel processes never see half a file
+    return root
+
+
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the postgres extension loaded and our limits set."""
+    con = duckdb.connect(config={
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "threads": settings.threads,
+        "memory_limit": settings.memory_limit,
+    })
+    platform = con.sql("PRAGMA platform").fetchone()[0]  # type: ignore[index]
+    con.execute(f"SET extension_directory = '{_extension_dir(settings, platform)}'")
+    con.execute(f"LOAD {EXTENSION}")
+    con.execute("SET TimeZone = ?", [settings.timezone])
+    con.execute(f"SET temp_directory = '{(settings.home / 'tmp').resolve()}'")
+    return con
+
+
+def attach(con: duckdb.DuckDBPyConnection, dsn: str) -> None:
+    """Attach the source read-only under the name the query builder uses."""
+    con.execute(f"ATTACH ? AS {SOURCE} (TYPE postgres, READ_ONLY)", [dsn])
+
+
+def dsn_for(settings: Settings, org: int) -> str:
+    """libpq DSN of the source, carrying the org for Postgres row-level security."""
+    from exporter import services
+
+    url = settings.source_url or services.database_url(settings)
+    return services.libpq_dsn(url, options=f"-c app.org_id={int(org)}",
+                              application_name="data-export")
+
+
+def count_rows(spec: ExportSpec, org: int, settings: Settings, dsn: str,
+               catalog: Catalog | None = None) -> int:
+    """Exact number of rows the spec selects, counted by Postgres itself."""
+    catalog = catalog or load_catalog(settings.catalog or None)
+    sql, params = count_sql(spec, catalog.types[spec.data_type], org, settings.timezone,
+                            datetime.now(ZoneInfo(settings.timezone)).date())
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0

@@ -105,8 +105,8 @@ def _child_sql(child: Child, dtype: DataType, org: int) -> tuple[str, list[Any]]
 
 def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date,
               limit: int | None = None) -> tuple[str, list[Any]]:
-    """DuckDB SQL over the attached source: one row per record, typed columns named
-    by field name, in the spec's field order."""
+    """DuckDB SQL over the attached source: one row per record in id order, typed
+    columns named by field name, in the spec's field order."""
     t = "t"
     select: list[str] = []
     joins: list[str] = []
@@ -129,6 +129,7 @@ def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date,
     where, where_params = where_clause(spec, dtype, org, tz, today)
     sql = (f"SELECT {', '.join(select)} FROM {_table(dtype.schema, dtype.table, SOURCE + '.')} AS {t} "
            f"{' '.join(joins)} WHERE {where}")
+    sql += f" ORDER BY {t}.{quote(dtype.id_column)}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return sql, params + where_params

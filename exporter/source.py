@@ -48,16 +48,23 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
         "memory_limit": settings.memory_limit,
     })
     platform = con.sql("PRAGMA platform").fetchone()[0]  # type: ignore[index]
-    con.execute(f"SET extension_directory = '{_extension_dir(settings, platform)}'")
+    con.execute(f"SET extension_directory = {_literal(str(_extension_dir(settings, platform)))}")
     con.execute(f"LOAD {EXTENSION}")
-    con.execute("SET TimeZone = ?", [settings.timezone])
-    con.execute(f"SET temp_directory = '{(settings.home / 'tmp').resolve()}'")
+    ZoneInfo(settings.timezone)  # an unknown zone fails here with its name
+    con.execute(f"SET TimeZone = {_literal(settings.timezone)}")
+    con.execute(f"SET temp_directory = {_literal(str((settings.home / 'tmp').resolve()))}")
     return con
 
 
 def attach(con: duckdb.DuckDBPyConnection, dsn: str) -> None:
     """Attach the source read-only under the name the query builder uses."""
-    con.execute(f"ATTACH ? AS {SOURCE} (TYPE postgres, READ_ONLY)", [dsn])
+    con.execute(f"ATTACH {_literal(dsn)} AS {SOURCE} (TYPE postgres, READ_ONLY)")
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal for our own configuration values (ATTACH and SET take no
+    parameters); user input never comes here."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def dsn_for(settings: Settings, org: int) -> str:

@@ -161,14 +161,15 @@ def _progress(done: int, total: int) -> None:
 @main.command()
 @spec_options
 @click.option("--format", "fmt", default="csv", show_default=True, help="csv, xlsx, json or xml")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write")
+@click.option("-o", "--output", required=True, help="File to write",
+              type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--delimiter", default=None, help="CSV delimiter: , ; | or tab")
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM (for Excel)")
 @click.option("--technical-names", is_flag=True, help="CSV: header of field names, not labels")
 @click.option("--no-formula-guard", is_flag=True, help="CSV: do not prefix =,+,-,@ cells with '")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object")
 @reports_errors
-def export(data_type: str, org: int, fmt: str, output: str, delimiter: str | None, bom: bool,
+def export(data_type: str, org: int, fmt: str, output: Path, delimiter: str | None, bom: bool,
            technical_names: bool, no_formula_guard: bool, as_json: bool, **filters: Any) -> None:
     """Export one data type of one org to a file."""
     from exporter.preview import record_rate
@@ -183,9 +184,11 @@ def export(data_type: str, org: int, fmt: str, output: str, delimiter: str | Non
         options["header"] = "names"
     if no_formula_guard:
         options["formula_guard"] = False
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"folder {output.parent} does not exist", param_hint="-o")
     settings = _settings()
     spec = build_spec(data_type, fmt=fmt, options=options, settings=settings, **filters)
-    result = run_export(spec, org, Path(output), on_progress=_progress, settings=settings)
+    result = run_export(spec, org, output, on_progress=_progress, settings=settings)
     click.echo("", err=True)
     record_rate(settings, fmt, result.rows, result.seconds)
     if as_json:
@@ -218,6 +221,33 @@ def seed(orders: int, orgs: int) -> None:
     for table, n in counts.items():
         click.echo(f"  {table:<24} {n:>10,}")
     click.echo(f"seeded in {time.perf_counter() - started:.1f}s", err=True)
+
+
+@main.command()
+@click.option("--orders", default=20_000, show_default=True, help="Demo orders on first run")
+@click.option("--orgs", default=3, show_default=True, help="Demo organisations on first run")
+@reports_errors
+def run(orders: int, orgs: int) -> None:
+    """Start the services, seed demo data on first run, and say how to export."""
+    import psycopg
+
+    from exporter import demo as demo_data
+
+    settings = _settings()
+    urls = services.start(settings)
+    with psycopg.connect(services.libpq_url(services.database_url(settings))) as conn:
+        demo_data.ensure_schema(conn)
+        if not demo_data.has_data(conn):
+            click.echo(f"seeding demo data: {orders:,} orders over {orgs} orgs ...", err=True)
+            demo_data.seed(conn, orders=orders, orgs=orgs)
+    click.echo("Data Export services are running:")
+    for key, value in urls.items():
+        click.echo(f"  {key}={value}")
+    click.echo("\nTry:")
+    click.echo("  .venv/bin/exporter catalog")
+    click.echo("  .venv/bin/exporter preview orders --org 1")
+    click.echo("  .venv/bin/exporter export orders --org 1 --format xlsx -o orders.xlsx")
+    click.echo("  .venv/bin/exporter services stop")
 
 
 @main.group(name="services")

@@ -15,6 +15,7 @@ import duckdb
 import psycopg
 
 from exporter.catalog import Catalog, load_catalog
+from exporter.errors import SourceError
 from exporter.query import SOURCE, count_sql
 from exporter.settings import Settings
 from exporter.spec import ExportSpec
@@ -82,6 +83,9 @@ def count_rows(spec: ExportSpec, org: int, settings: Settings, dsn: str,
     catalog = catalog or load_catalog(settings.catalog or None)
     sql, params = count_sql(spec, catalog.types[spec.data_type], org, settings.timezone,
                             datetime.now(ZoneInfo(settings.timezone)).date())
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute(sql, params).fetchone()
+    try:
+        with psycopg.connect(dsn, connect_timeout=10) as conn:
+            row = conn.execute(sql, params).fetchone()
+    except psycopg.Error as exc:
+        raise SourceError("SOURCE_UNAVAILABLE", f"Cannot read the source database: {exc}") from exc
     return int(row[0]) if row else 0

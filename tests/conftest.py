@@ -58,3 +58,6 @@ def database_url(settings: Settings) -> str:
 @pytest.fixture(scope="session")
 def redis_url(settings: Settings) -> str:
     return _require(lambda: services.redis_url(settings))
+
+
+from tests.test_run import rt_settings  # noqa: E402,F401  (shared fixture)

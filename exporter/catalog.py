@@ -123,7 +123,8 @@ def _need(where: str, body: dict[str, Any], key: str, ident: bool = False) -> st
     if not isinstance(value, str) or not value:
         raise CatalogError("CATALOG_INVALID", f"{where}: '{key}' is required", where)
     if ident and not IDENT.match(value):
-        raise CatalogError("CATALOG_INVALID", f"{where}: '{key}' = {value!r} is not a plain identifier", where)
+        msg = f"{where}: '{key}' = {value!r} is not a plain identifier"
+        raise CatalogError("CATALOG_INVALID", msg, where)
     return value
 
 

@@ -6,6 +6,7 @@ first call pays for loading the extension and attaching the source.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -96,10 +97,8 @@ def _count(spec: ExportSpec, org: int, settings: Settings) -> tuple[int, bool]:
 def _rates(settings: Settings) -> dict[str, float]:
     path = settings.home / "throughput.json"
     rates = dict(DEFAULT_RATES)
-    try:
+    with contextlib.suppress(OSError, ValueError):
         rates.update({k: float(v) for k, v in json.loads(path.read_text()).items()})
-    except (OSError, ValueError):
-        pass
     return rates
 
 

@@ -22,6 +22,13 @@ HELP: dict[str, tuple[str, str]] = {
     "EXPORTER_PROGRESS_SECONDS": ("1.0", "Longest gap between two progress reports"),
     "EXPORTER_THREADS": ("2", "DuckDB threads per export"),
     "EXPORTER_MEMORY_LIMIT": ("256MB", "DuckDB memory limit per export"),
+    "EXPORTER_STORAGE": ("local", "Where finished exports are kept: local or s3"),
+    "EXPORTER_STORAGE_ROOT": ("", "Folder for local storage; unset = <EXPORTER_HOME>/exports"),
+    "EXPORTER_S3_BUCKET": ("", "S3 bucket for exports (required when EXPORTER_STORAGE=s3)"),
+    "EXPORTER_S3_PREFIX": ("", "Key prefix inside the S3 bucket"),
+    "EXPORTER_S3_ENDPOINT": ("", "S3 endpoint URL for S3-compatible stores; unset = AWS"),
+    "EXPORTER_S3_REGION": ("", "S3 region; unset = boto3's default"),
+    "EXPORTER_SECRET_KEY": ("", "Secret that signs download links; unset = one generated under EXPORTER_HOME"),
 }
 
 
@@ -39,6 +46,13 @@ class Settings:
     progress_seconds: float = 1.0
     threads: int = 2
     memory_limit: str = "256MB"
+    storage: str = "local"
+    storage_root: str = ""
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = ""
+    secret_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

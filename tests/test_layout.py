@@ -32,7 +32,7 @@ def test_only_settings_reads_the_environment() -> None:
 
 def test_readme_documents_every_setting_with_its_default() -> None:
     readme = (ROOT / "README.md").read_text()
-    rows = dict(re.findall(r"^\| `(EXPORTER_[A-Z_]+)` \| `([^`]*)` \|", readme, re.MULTILINE))
+    rows = dict(re.findall(r"^\| `(EXPORTER_[A-Z0-9_]+)` \| `([^`]*)` \|", readme, re.MULTILINE))
     assert set(rows) == set(HELP)
     for key, (default, _) in HELP.items():
         assert rows[key] == default, key

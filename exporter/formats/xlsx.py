@@ -148,7 +148,7 @@ class XlsxWriter(Writer):
     def abort(self) -> None:
         # zipfile refuses to close around an open entry; the file is thrown away anyway.
         if self.zip is not None:
-            self.zip._writing = False  # noqa: SLF001
+            self.zip._writing = False  # type: ignore[attr-defined]
             self.zip.fp = None
         self.zip = self.sheet = None
 

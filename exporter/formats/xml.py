@@ -18,7 +18,8 @@ from exporter.query import quote
 
 def _element(name: str, text_expr: str) -> str:
     """<name>text</name>, or '' when the value is NULL."""
-    return f"coalesce({literal('<' + name + '>')} || {xml_escape(text_expr)} || {literal('</' + name + '>')}, '')"
+    open_tag, close_tag = literal(f"<{name}>"), literal(f"</{name}>")
+    return f"coalesce({open_tag} || {xml_escape(text_expr)} || {close_tag}, '')"
 
 
 class XmlWriter(Writer):
@@ -38,7 +39,8 @@ class XmlWriter(Writer):
             else:
                 parts.append(_element(c.name, as_text(col(c.name), c.type)))
         row = self.row_name
-        return f"{literal('  <' + row + '>')} || {' || '.join(parts)} || {literal('</' + row + '>')} || chr(10)"
+        open_tag, close_tag = literal(f"  <{row}>"), literal(f"</{row}>")
+        return f"{open_tag} || {' || '.join(parts)} || {close_tag} || chr(10)"
 
     def write_header(self) -> None:
         assert self.file is not None

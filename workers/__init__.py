@@ -1,0 +1,1 @@
+"""Dramatiq transport: broker setup and thin actors that call exporter."""

@@ -28,7 +28,7 @@ HELP: dict[str, tuple[str, str]] = {
     "EXPORTER_S3_PREFIX": ("", "Key prefix inside the S3 bucket"),
     "EXPORTER_S3_ENDPOINT": ("", "S3 endpoint URL for S3-compatible stores; unset = AWS"),
     "EXPORTER_S3_REGION": ("", "S3 region; unset = boto3's default"),
-    "EXPORTER_SECRET_KEY": ("", "Secret that signs download links; unset = one generated under EXPORTER_HOME"),
+    "EXPORTER_SECRET_KEY": ("", "Secret signing download links; unset = one generated under EXPORTER_HOME"),
 }
 
 

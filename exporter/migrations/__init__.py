@@ -1,0 +1,1 @@
+"""Alembic migrations of the `export` schema, run by exporter.db.upgrade()."""

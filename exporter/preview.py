@@ -19,12 +19,13 @@ import psycopg
 from exporter import source
 from exporter.catalog import load_catalog
 from exporter.formats import WRITERS
-from exporter.query import build_sql, count_sql, output_columns
+from exporter.query import bounds_sql, build_sql, first_ids_sql, output_columns, plan_sql
 from exporter.run import today_in
 from exporter.settings import Settings
 from exporter.spec import ExportSpec, check
 
 SAMPLE_ROWS = 200
+XLSX_DEFLATE = 0.12  # compressed / rendered sheet size, measured on the demo orders
 COUNT_TIMEOUT_MS = 300
 # Rows per second per format, as measured by bench/export_bench.py on 2 cores; replaced
 # by what this installation measures once it has run exports (throughput.json).
@@ -61,27 +62,40 @@ def _cursor(settings: Settings, org: int) -> duckdb.DuckDBPyConnection:
         return con.cursor()
 
 
+def _first_window(spec: ExportSpec, org: int, settings: Settings, rows: int) -> tuple[int, int]:
+    """[lo, hi) ids of the first rows, found by Postgres from its indexes."""
+    catalog = load_catalog(settings.catalog or None)
+    sql, params = first_ids_sql(spec, catalog.types[spec.data_type], org, settings.timezone,
+                                today_in(settings.timezone), rows)
+    with psycopg.connect(source.dsn_for(settings, org)) as conn:
+        ids = [r[0] for r in conn.execute(sql, params)]
+    return (ids[0], ids[-1] + 1) if ids else (0, 0)
+
+
 def preview(spec: ExportSpec, org: int, settings: Settings, limit: int = 20) -> Preview:
     """The first rows the export would write, with the chosen fields and labels."""
     catalog = load_catalog(settings.catalog or None)
     check(spec, catalog, WRITERS)
     dtype = catalog.types[spec.data_type]
+    columns = output_columns(spec, dtype)
+    lo, hi = _first_window(spec, org, settings, limit)
+    if lo == hi:
+        return Preview([c.name for c in columns], [c.label for c in columns], [])
     sql, params = build_sql(spec, dtype, org, settings.timezone, today_in(settings.timezone),
                             limit=limit)
     cur = _cursor(settings, org)
     try:
-        rows = cur.execute(sql, params).fetchall()
+        rows = cur.execute(sql, {**params, "lo": lo, "hi": hi}).fetchall()
     finally:
         cur.close()
-    columns = output_columns(spec, dtype)
     return Preview([c.name for c in columns], [c.label for c in columns], rows)
 
 
 def _count(spec: ExportSpec, org: int, settings: Settings) -> tuple[int, bool]:
     """Exact count when Postgres answers quickly, else the planner's row estimate."""
     catalog = load_catalog(settings.catalog or None)
-    sql, params = count_sql(spec, catalog.types[spec.data_type], org, settings.timezone,
-                            today_in(settings.timezone))
+    args = (spec, catalog.types[spec.data_type], org, settings.timezone, today_in(settings.timezone))
+    sql, params = bounds_sql(*args)
     with psycopg.connect(source.dsn_for(settings, org)) as conn:
         try:
             conn.execute(f"SET statement_timeout = {COUNT_TIMEOUT_MS}")
@@ -89,8 +103,8 @@ def _count(spec: ExportSpec, org: int, settings: Settings) -> tuple[int, bool]:
             return int(row[0]) if row else 0, True
         except psycopg.errors.QueryCanceled:
             conn.rollback()
-        plan_sql = "EXPLAIN (FORMAT JSON) " + sql.replace("count(*)", "1", 1)
-        plan = conn.execute(plan_sql, params).fetchone()
+        sql, params = plan_sql(*args)
+        plan = conn.execute(sql, params).fetchone()
         return int(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0, False  # type: ignore[index]
 
 
@@ -114,21 +128,23 @@ def record_rate(settings: Settings, fmt: str, rows: int, seconds: float) -> None
     temp.replace(path)
 
 
-def _bytes_per_row(spec: ExportSpec, org: int, settings: Settings, fmt: str) -> float:
+def _bytes_per_row(spec: ExportSpec, org: int, settings: Settings, fmt: str,
+                   window: tuple[int, int]) -> float:
+    """Average size of a row in a format, rendered from the first rows."""
     from exporter.run import prepare
 
+    if window[0] == window[1]:
+        return 0.0
     sample = ExportSpec(**{**spec.__dict__, "format": fmt, "options": {}})
     _, sql, params = prepare(sample, org, settings)
     cur = _cursor(settings, org)
     try:
-        row = cur.execute(f"SELECT avg(strlen(line)), count(*) FROM ({sql} LIMIT {SAMPLE_ROWS})",
-                          params).fetchone()
+        row = cur.execute(f"SELECT avg(strlen(line)) FROM ({sql})",
+                          {**params, "lo": window[0], "hi": window[1]}).fetchone()
     finally:
         cur.close()
-    if not row or not row[1]:
-        return 0.0
-    factor = 0.25 if fmt == "xlsx" else 1.0  # deflated sheet XML, measured on demo data
-    return float(row[0]) * factor
+    factor = XLSX_DEFLATE if fmt == "xlsx" else 1.0
+    return float(row[0] or 0) * factor if row else 0.0
 
 
 def estimate(spec: ExportSpec, org: int, settings: Settings) -> Estimate:
@@ -136,10 +152,11 @@ def estimate(spec: ExportSpec, org: int, settings: Settings) -> Estimate:
     catalog = load_catalog(settings.catalog or None)
     check(spec, catalog, WRITERS)
     rows, exact = _count(spec, org, settings)
+    window = _first_window(spec, org, settings, SAMPLE_ROWS)
     rates = _rates(settings)
     sizes, times, warnings = {}, {}, {}
     for name, writer in WRITERS.items():
-        size = int(_bytes_per_row(spec, org, settings, name) * rows)
+        size = int(_bytes_per_row(spec, org, settings, name, window) * rows)
         sizes[name] = size
         times[name] = round(rows / rates.get(name, 100_000.0) + 0.5, 1)
         warnings[name] = limit_warnings(writer.SPEC, rows, size)

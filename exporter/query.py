@@ -1,8 +1,12 @@
 """A spec becomes SQL here: build_sql(spec) -> (sql, params).
 
 Identifiers come only from the catalog and are quoted by quote(); every value is a
-bound parameter. The same WHERE clause serves DuckDB (over the attached source) and
-Postgres itself (counts and plans), so both always agree on which rows match.
+bound, named parameter. The same WHERE clause serves DuckDB (over the attached source)
+and Postgres itself (bounds, counts and plans), so both always agree on which rows match.
+
+Rows are read in id order, one window of ids at a time ($lo <= id < $hi): Postgres
+answers each window from its indexes, and DuckDB only ever sorts one window, so memory
+stays flat however many rows an export has, nested line items included.
 """
 
 from __future__ import annotations
@@ -16,11 +20,22 @@ from exporter.catalog import Child, DataType, Field, Join
 from exporter.spec import ExportSpec
 
 SOURCE = "src"  # the name DuckDB attaches the source database under
+Params = dict[str, Any]
 
 
 def quote(identifier: str) -> str:
     """Quote an identifier taken from the catalog (the only way names enter SQL)."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def duck(name: str) -> str:
+    """A named parameter in DuckDB SQL."""
+    return f"${name}"
+
+
+def pg(name: str) -> str:
+    """A named parameter in psycopg SQL."""
+    return f"%({name})s"
 
 
 @dataclass(frozen=True)
@@ -45,8 +60,8 @@ def output_columns(spec: ExportSpec, dtype: DataType) -> list[Column]:
     return columns
 
 
-def _table(schema: str, table: str, prefix: str) -> str:
-    return f"{prefix}{quote(schema)}.{quote(table)}" if prefix else f"{quote(schema)}.{quote(table)}"
+def _table(dtype: DataType, table: str, prefix: str) -> str:
+    return f"{prefix}{quote(dtype.schema)}.{quote(table)}"
 
 
 def _field_expr(f: Field, owner: str) -> str:
@@ -54,89 +69,101 @@ def _field_expr(f: Field, owner: str) -> str:
     return f"{alias}.{quote(f.column)}"
 
 
-def _join_sql(j: Join, schema: str, owner: str, org_column: str, prefix: str, ph: str) -> str:
+def _join_sql(j: Join, dtype: DataType, owner: str, prefix: str) -> str:
     alias = quote("j_" + j.name)
-    return (f"LEFT JOIN {_table(schema, j.table, prefix)} AS {alias} "
+    return (f"LEFT JOIN {_table(dtype, j.table, prefix)} AS {alias} "
             f"ON {alias}.{quote('id')} = {owner}.{quote(j.key)} "
-            f"AND {alias}.{quote(org_column)} = {ph}")
+            f"AND {alias}.{quote(dtype.org_column)} = {duck('org')}")
 
 
 def where_clause(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date,
-                 ph: str = "?") -> tuple[str, list[Any]]:
+                 ph: Any = duck) -> tuple[str, Params]:
     """The filters of a spec on the main table aliased t, with its parameters."""
-    t = "t"
-    parts = [f"{t}.{quote(dtype.org_column)} = {ph}"]
-    params: list[Any] = [org]
+    col = f"t.{quote(dtype.date_column)}"
+    parts = [f"t.{quote(dtype.org_column)} = {ph('org')}"]
+    params: Params = {"org": org}
     bounds = spec.date_bounds(today)
     if bounds:
-        col = f"{t}.{quote(dtype.date_column)}"
         first, last = bounds
         if dtype.date_column_type() == "date":
-            parts.append(f"{col} >= {ph} AND {col} <= {ph}")
-            params += [first, last]
+            parts.append(f"{col} >= {ph('first_day')} AND {col} <= {ph('last_day')}")
+            params.update(first_day=first, last_day=last)
         else:
             zone = ZoneInfo(tz)
-            parts.append(f"{col} >= {ph} AND {col} < {ph}")
-            params += [datetime.combine(first, time(), zone),
-                       datetime.combine(last + timedelta(days=1), time(), zone)]
+            parts.append(f"{col} >= {ph('first_day')} AND {col} < {ph('last_day')}")
+            params.update(first_day=datetime.combine(first, time(), zone),
+                          last_day=datetime.combine(last + timedelta(days=1), time(), zone))
     if spec.statuses and dtype.status_column:
-        marks = ", ".join(ph for _ in spec.statuses)
-        parts.append(f"{t}.{quote(dtype.status_column)} IN ({marks})")
-        params += list(spec.statuses)
+        names = [f"status_{i}" for i in range(len(spec.statuses))]
+        marks = ", ".join(ph(n) for n in names)
+        parts.append(f"t.{quote(dtype.status_column)} IN ({marks})")
+        params.update(zip(names, spec.statuses, strict=True))
     if spec.only_active and dtype.active_column:
-        parts.append(f"{t}.{quote(dtype.active_column)}")
+        parts.append(f"t.{quote(dtype.active_column)}")
     if spec.exclude_archived and dtype.archived_column:
-        parts.append(f"NOT {t}.{quote(dtype.archived_column)}")
+        parts.append(f"NOT t.{quote(dtype.archived_column)}")
     return " AND ".join(parts), params
 
 
-def _child_sql(child: Child, dtype: DataType, org: int) -> tuple[str, list[Any]]:
-    """A per-parent list of structs, aggregated in DuckDB, joined on the parent id."""
-    c = "c"
-    members = ", ".join(f"{quote(f.name)} := {_field_expr(f, c)}" for f in child.fields)
-    joins = " ".join(_join_sql(j, dtype.schema, c, dtype.org_column, SOURCE + ".", "?")
-                     for j in child.joins.values())
-    sql = (f"SELECT {c}.{quote(child.parent_key)} AS parent_id, "
-           f"list(struct_pack({members}) ORDER BY {c}.{quote(child.order_by)}) AS items "
-           f"FROM {_table(dtype.schema, child.table, SOURCE + '.')} AS {c} {joins} "
-           f"WHERE {c}.{quote(dtype.org_column)} = ? GROUP BY 1")
-    return sql, [org] * len(child.joins) + [org]
+def _child_sql(child: Child, dtype: DataType) -> str:
+    """Per-parent lists of structs for the parents of one id window."""
+    members = ", ".join(f"{quote(f.name)} := {_field_expr(f, 'c')}" for f in child.fields)
+    joins = " ".join(_join_sql(j, dtype, "c", SOURCE + ".") for j in child.joins.values())
+    key = f"c.{quote(child.parent_key)}"
+    return (f"SELECT {key} AS parent_id, "
+            f"list(struct_pack({members}) ORDER BY c.{quote(child.order_by)}) AS items "
+            f"FROM {_table(dtype, child.table, SOURCE + '.')} AS c {joins} "
+            f"WHERE c.{quote(dtype.org_column)} = {duck('org')} "
+            f"AND {key} >= {duck('lo')} AND {key} < {duck('hi')} GROUP BY 1")
 
 
 def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date,
-              limit: int | None = None) -> tuple[str, list[Any]]:
-    """DuckDB SQL over the attached source: one row per record in id order, typed
-    columns named by field name, in the spec's field order."""
-    t = "t"
+              limit: int | None = None) -> tuple[str, Params]:
+    """DuckDB SQL over the attached source for the ids $lo <= id < $hi: one row per
+    record in id order, typed columns named by field name, in the spec's field order."""
     select: list[str] = []
     joins: list[str] = []
-    params: list[Any] = []
-    used = {dtype.field(n).via for n in spec.fields if dtype.field(n)} - {None}  # type: ignore[union-attr]
-    for name in sorted(n for n in used if n):
-        joins.append(_join_sql(dtype.joins[name], dtype.schema, t, dtype.org_column, SOURCE + ".", "?"))
-        params.append(org)
+    used = sorted({f.via for n in spec.fields if (f := dtype.field(n)) and f.via})
+    joins += [_join_sql(dtype.joins[name], dtype, "t", SOURCE + ".") for name in used]
     for name in spec.fields:
         found = dtype.field(name)
         if found:
-            select.append(f"{_field_expr(found, t)} AS {quote(name)}")
+            select.append(f"{_field_expr(found, 't')} AS {quote(name)}")
             continue
         alias = quote("c_" + name)
-        child_sql, child_params = _child_sql(dtype.children[name], dtype, org)
-        joins.append(f"LEFT JOIN ({child_sql}) AS {alias} "
-                     f"ON {alias}.parent_id = {t}.{quote(dtype.id_column)}")
-        params += child_params
+        joins.append(f"LEFT JOIN ({_child_sql(dtype.children[name], dtype)}) AS {alias} "
+                     f"ON {alias}.parent_id = t.{quote(dtype.id_column)}")
         select.append(f"coalesce({alias}.items, []) AS {quote(name)}")
-    where, where_params = where_clause(spec, dtype, org, tz, today)
-    sql = (f"SELECT {', '.join(select)} FROM {_table(dtype.schema, dtype.table, SOURCE + '.')} AS {t} "
-           f"{' '.join(joins)} WHERE {where}")
-    sql += f" ORDER BY {t}.{quote(dtype.id_column)}"
+    where, params = where_clause(spec, dtype, org, tz, today)
+    key = f"t.{quote(dtype.id_column)}"
+    sql = (f"SELECT {', '.join(select)} FROM {_table(dtype, dtype.table, SOURCE + '.')} AS t "
+           f"{' '.join(joins)} WHERE {where} AND {key} >= {duck('lo')} AND {key} < {duck('hi')} "
+           f"ORDER BY {key}")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return sql, params + where_params
+    return sql, params
 
 
-def count_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str,
-              today: date) -> tuple[str, list[Any]]:
-    """Postgres SQL (psycopg placeholders) counting the rows a spec selects."""
-    where, params = where_clause(spec, dtype, org, tz, today, ph="%s")
-    return f"SELECT count(*) FROM {_table(dtype.schema, dtype.table, '')} AS t WHERE {where}", params
+def bounds_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str,
+               today: date) -> tuple[str, Params]:
+    """Postgres SQL (psycopg placeholders): count, lowest and highest id of the rows."""
+    where, params = where_clause(spec, dtype, org, tz, today, ph=pg)
+    key = f"t.{quote(dtype.id_column)}"
+    return (f"SELECT count(*), min({key}), max({key}) "
+            f"FROM {_table(dtype, dtype.table, '')} AS t WHERE {where}"), params
+
+
+def plan_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str,
+             today: date) -> tuple[str, Params]:
+    """Postgres SQL asking the planner how many rows a spec selects."""
+    where, params = where_clause(spec, dtype, org, tz, today, ph=pg)
+    return f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {_table(dtype, dtype.table, '')} AS t WHERE {where}", params
+
+
+def first_ids_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date,
+                  limit: int) -> tuple[str, Params]:
+    """Postgres SQL: the ids of the first `limit` rows (for a quick preview)."""
+    where, params = where_clause(spec, dtype, org, tz, today, ph=pg)
+    key = f"t.{quote(dtype.id_column)}"
+    return (f"SELECT {key} FROM {_table(dtype, dtype.table, '')} AS t WHERE {where} "
+            f"ORDER BY {key} LIMIT {int(limit)}"), params

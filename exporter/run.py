@@ -78,7 +78,7 @@ def today_in(tz: str) -> date:
 
 
 def prepare(spec: ExportSpec, org: int, settings: Settings, catalog: Catalog | None = None
-            ) -> tuple[Writer, str, list[object]]:
+            ) -> tuple[Writer, str, dict[str, object]]:
     """Validate a spec and build its writer and row-rendering SQL (no I/O)."""
     catalog = catalog or load_catalog(settings.catalog or None)
     check(spec, catalog, WRITERS)
@@ -87,7 +87,7 @@ def prepare(spec: ExportSpec, org: int, settings: Settings, catalog: Catalog | N
     writer = WRITERS[spec.format](columns, spec.options, settings.timezone, dtype.xml_row)
     base, params = build_sql(spec, dtype, org, settings.timezone,
                              today_in(settings.timezone))
-    return writer, f"SELECT {writer.row_sql()} AS line FROM ({base}) AS r", params
+    return writer, writer.select_sql(base), params
 
 
 class _Watcher(threading.Thread):
@@ -120,7 +120,8 @@ def run_export(spec: ExportSpec, org: int, sink: str | Path,
     started = time.monotonic()
     writer, sql, params = prepare(spec, org, settings)
     dsn = source.dsn_for(settings, org)
-    total = source.count_rows(spec, org, settings, dsn)
+    bounds = source.row_bounds(spec, org, settings, dsn)
+    total = bounds.count
     hard = writer.SPEC.hard_max_rows
     if hard is not None and total > hard:
         raise LimitExceeded("TOO_MANY_ROWS",
@@ -143,15 +144,18 @@ def run_export(spec: ExportSpec, org: int, sink: str | Path,
         with open(temp, "wb") as raw:
             out = HashingFile(raw)
             writer.open(out)  # type: ignore[arg-type]
-            reader = con.sql(sql, params=params).to_arrow_reader(settings.chunk_rows)
+            con.execute("BEGIN TRANSACTION")  # one Postgres snapshot for every window
             last = time.monotonic()
-            for batch in reader:
-                if watcher.cancelled or (should_cancel and should_cancel()):
-                    raise Cancelled()
-                writer.write_batch(batch)
-                if time.monotonic() - last >= settings.progress_seconds:
-                    report()
-                    last = time.monotonic()
+            for lo, hi in source.windows(bounds, settings.window_rows):
+                con.execute(sql, {**params, "lo": lo, "hi": hi})
+                for batch in con.to_arrow_reader(settings.chunk_rows):
+                    if watcher.cancelled or (should_cancel and should_cancel()):
+                        raise Cancelled()
+                    writer.write_batch(batch)
+                    if time.monotonic() - last >= settings.progress_seconds:
+                        report()
+                        last = time.monotonic()
+            con.execute("COMMIT")
             writer.close()
             out.flush()
             os.fsync(raw.fileno())

@@ -19,6 +19,7 @@ HELP: dict[str, tuple[str, str]] = {
     "EXPORTER_CATALOG": ("", "Path of a catalog TOML replacing the shipped one"),
     "EXPORTER_TIMEZONE": ("UTC", "Time zone in which timestamps are written and dates filtered"),
     "EXPORTER_CHUNK_ROWS": ("10000", "Rows per chunk streamed from the source"),
+    "EXPORTER_WINDOW_ROWS": ("100000", "Rows per id window read and sorted at a time"),
     "EXPORTER_PROGRESS_SECONDS": ("1.0", "Longest gap between two progress reports"),
     "EXPORTER_THREADS": ("2", "DuckDB threads per export"),
     "EXPORTER_MEMORY_LIMIT": ("256MB", "DuckDB memory limit per export"),
@@ -43,6 +44,7 @@ class Settings:
     catalog: str = ""
     timezone: str = "UTC"
     chunk_rows: int = 10_000
+    window_rows: int = 100_000
     progress_seconds: float = 1.0
     threads: int = 2
     memory_limit: str = "256MB"

@@ -188,3 +188,14 @@ def test_date_range_filters_in_the_configured_zone(rt_settings: Settings, databa
                          "'2026-01-02 00:00+00' AND made_at < '2026-01-03 00:00+00'").fetchone()
     assert n is not None and len(got) == n[0]
     assert Decimal("0") is not None
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_id_windows_lose_and_repeat_nothing(rt_settings: Settings, tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "a").mkdir()
+    whole, _ = export(rt_settings, tmp_path / "a", fmt, SIZES[10_001])
+    small = dataclasses.replace(rt_settings, window_rows=997, chunk_rows=333)
+    (tmp_path / "b").mkdir()
+    windowed, result = export(small, tmp_path / "b", fmt, SIZES[10_001])
+    assert result.rows == 10_001  # type: ignore[attr-defined]
+    assert windowed.read_bytes() == whole.read_bytes()

@@ -69,9 +69,22 @@ class Writer:
             return [InvalidSpec("UNKNOWN_OPTION", msg, "options")]
         return []
 
+    def stage_sql(self) -> list[str]:
+        """Optional expressions ("expr AS name") computed over r before row_sql, so an
+        intermediate value is computed once however often row_sql uses it."""
+        return []
+
     def row_sql(self) -> str:
-        """A DuckDB expression over the columns of relation r giving one row's text."""
+        """A DuckDB expression over the columns of relation r (and the stage) giving one
+        row's text."""
         raise NotImplementedError
+
+    def select_sql(self, base: str) -> str:
+        """The query that renders each row of `base` as its text, in a column "line"."""
+        stage = self.stage_sql()
+        if stage:
+            base = f"SELECT r.*, {', '.join(stage)} FROM ({base}) AS r"
+        return f"SELECT {self.row_sql()} AS line FROM ({base}) AS r"
 
     def open(self, file: BinaryIO) -> None:
         self.file = file

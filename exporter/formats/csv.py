@@ -17,8 +17,11 @@ from typing import Any
 from exporter.errors import InvalidSpec
 from exporter.formats.base import MB, FormatSpec, Writer
 from exporter.formats.sqltext import as_text, child_text, col, literal
+from exporter.query import Column, quote
 
 DELIMITERS = (",", ";", "\t", "|")
+FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
+APOSTROPHE = "''''"  # the SQL literal holding one apostrophe
 
 
 class CsvWriter(Writer):
@@ -30,7 +33,7 @@ class CsvWriter(Writer):
     def option_errors(cls, options: dict[str, Any]) -> list[InvalidSpec]:
         errors = super().option_errors(options)
         if options.get("delimiter", ",") not in DELIMITERS:
-            msg = f"CSV delimiter must be one of {[d for d in DELIMITERS]}"
+            msg = f"CSV delimiter must be one of {list(DELIMITERS)}"
             errors.append(InvalidSpec("INVALID_OPTION", msg, "options.delimiter"))
         if options.get("header", "labels") not in ("labels", "names"):
             msg = "CSV header must be 'labels' or 'names'"
@@ -41,24 +44,31 @@ class CsvWriter(Writer):
     def delimiter(self) -> str:
         return str(self.options.get("delimiter", ","))
 
-    def _cell(self, text: str, guard: bool) -> str:
-        """A quoted-if-needed CSV field from a VARCHAR expression."""
+    def _text(self, column: Column) -> str:
+        """A column as the text of its cell, formula-guarded where it is text."""
+        if column.child is not None:
+            types = {f.name: f.type for f in column.child.fields}
+            text, guard = child_text(col(column.name), column.child.text, types), True
+        else:
+            text, guard = as_text(col(column.name), column.type), column.type == "text"
         if guard and self.options.get("formula_guard", True):
-            text = (f"CASE WHEN regexp_matches({text}, '^[=+\\-@\\t\\r]') "
-                    f"THEN '''' || {text} ELSE {text} END")
-        special = {self.delimiter, '"', "\r", "\n"}
-        needs_quotes = " OR ".join(f"contains({text}, {literal(c)})" for c in sorted(special))
-        quoted = "'\"' || replace(" + text + ", '\"', '\"\"') || '\"'"
-        return f"coalesce(CASE WHEN {text} = '' OR {needs_quotes} THEN {quoted} ELSE {text} END, '')"
+            text = (f"CASE WHEN left({text}, 1) IN {FORMULA_STARTS} "
+                    f"THEN {APOSTROPHE} || {text} ELSE {text} END")
+        return text
+
+    def stage_sql(self) -> list[str]:
+        # Each cell's text is computed once here; row_sql only quotes and joins.
+        return [f"{self._text(c)} AS {quote(f'_cell_{i}')}" for i, c in enumerate(self.columns)]
 
     def row_sql(self) -> str:
+        special = sorted({self.delimiter, '"', "\r", "\n"})
         cells = []
-        for c in self.columns:
-            if c.child is not None:
-                types = {f.name: f.type for f in c.child.fields}
-                cells.append(self._cell(child_text(col(c.name), c.child.text, types), guard=True))
-            else:
-                cells.append(self._cell(as_text(col(c.name), c.type), guard=c.type == "text"))
+        for i in range(len(self.columns)):
+            v = col(f"_cell_{i}")
+            needs_quotes = " OR ".join(f"contains({v}, {literal(c)})" for c in special)
+            quoted = f"'\"' || replace({v}, '\"', '\"\"') || '\"'"
+            cells.append(f"CASE WHEN {v} = '' OR {needs_quotes} THEN {quoted} "
+                         f"ELSE coalesce({v}, '') END")
         return f"concat_ws({literal(self.delimiter)}, {', '.join(cells)}) || chr(13) || chr(10)"
 
     def write_header(self) -> None:

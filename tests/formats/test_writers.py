@@ -81,7 +81,7 @@ def render(writer: Writer, rows: list[tuple], chunk: int = 4) -> bytes:
         con.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     out = io.BytesIO()
     writer.open(out)
-    reader = con.sql(f"SELECT {writer.row_sql()} AS line FROM r").to_arrow_reader(chunk)
+    reader = con.sql(writer.select_sql("SELECT * FROM r")).to_arrow_reader(chunk)
     for batch in reader:
         writer.write_batch(batch)
     writer.close()

@@ -19,7 +19,7 @@ import psycopg
 from exporter import source
 from exporter.catalog import load_catalog
 from exporter.formats import WRITERS
-from exporter.query import bounds_sql, build_sql, first_ids_sql, output_columns, plan_sql
+from exporter.query import bounds_sql, build_sql, first_ids_sql, ordered, output_columns, plan_sql
 from exporter.run import today_in
 from exporter.settings import Settings
 from exporter.spec import ExportSpec, check
@@ -81,11 +81,10 @@ def preview(spec: ExportSpec, org: int, settings: Settings, limit: int = 20) -> 
     lo, hi = _first_window(spec, org, settings, limit)
     if lo == hi:
         return Preview([c.name for c in columns], [c.label for c in columns], [])
-    sql, params = build_sql(spec, dtype, org, settings.timezone, today_in(settings.timezone),
-                            limit=limit)
+    sql, params = build_sql(spec, dtype, org, settings.timezone, today_in(settings.timezone))
     cur = _cursor(settings, org)
     try:
-        rows = cur.execute(sql, {**params, "lo": lo, "hi": hi}).fetchall()
+        rows = cur.execute(ordered(sql, limit=limit), {**params, "lo": lo, "hi": hi}).fetchall()
     finally:
         cur.close()
     return Preview([c.name for c in columns], [c.label for c in columns], rows)

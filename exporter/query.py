@@ -20,6 +20,7 @@ from exporter.catalog import Child, DataType, Field, Join
 from exporter.spec import ExportSpec
 
 SOURCE = "src"  # the name DuckDB attaches the source database under
+ROW_ID = "_row_id"  # the id column build_sql adds, to order by after rendering
 Params = dict[str, Any]
 
 
@@ -117,10 +118,11 @@ def _child_sql(child: Child, dtype: DataType) -> str:
             f"AND {key} >= {duck('lo')} AND {key} < {duck('hi')} GROUP BY 1")
 
 
-def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date,
-              limit: int | None = None) -> tuple[str, Params]:
+def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date
+              ) -> tuple[str, Params]:
     """DuckDB SQL over the attached source for the ids $lo <= id < $hi: one row per
-    record in id order, typed columns named by field name, in the spec's field order."""
+    record, typed columns named by field name in the spec's field order, then the id as
+    ROW_ID (unordered: callers sort by ROW_ID after their own work, see ordered())."""
     select: list[str] = []
     joins: list[str] = []
     used = sorted({f.via for n in spec.fields if (f := dtype.field(n)) and f.via})
@@ -136,12 +138,16 @@ def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date,
         select.append(f"coalesce({alias}.items, []) AS {quote(name)}")
     where, params = where_clause(spec, dtype, org, tz, today)
     key = f"t.{quote(dtype.id_column)}"
+    select.append(f"{key} AS {ROW_ID}")
     sql = (f"SELECT {', '.join(select)} FROM {_table(dtype, dtype.table, SOURCE + '.')} AS t "
-           f"{' '.join(joins)} WHERE {where} AND {key} >= {duck('lo')} AND {key} < {duck('hi')} "
-           f"ORDER BY {key}")
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+           f"{' '.join(joins)} WHERE {where} AND {key} >= {duck('lo')} AND {key} < {duck('hi')}")
     return sql, params
+
+
+def ordered(sql: str, columns: str = f"* EXCLUDE ({ROW_ID})", limit: int | None = None) -> str:
+    """The rows of a query holding ROW_ID, in id order, without ROW_ID."""
+    out = f"SELECT {columns} FROM ({sql}) AS o ORDER BY o.{ROW_ID}"
+    return out + (f" LIMIT {int(limit)}" if limit is not None else "")
 
 
 def bounds_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str,

@@ -23,6 +23,16 @@ HELP: dict[str, tuple[str, str]] = {
     "EXPORTER_PROGRESS_SECONDS": ("1.0", "Longest gap between two progress reports"),
     "EXPORTER_THREADS": ("2", "DuckDB threads per export"),
     "EXPORTER_MEMORY_LIMIT": ("256MB", "DuckDB memory limit per export"),
+    "EXPORTER_APP_DATABASE_URL": ("", "Postgres URL of app and workers (RLS-bound role); unset: export_app"),
+    "EXPORTER_APP_DB_PASSWORD": ("export_app", "Password given to the export_app role when it is created"),
+    "EXPORTER_MAX_RUNNING": ("5", "Running export jobs per org; more wait in FIFO order"),
+    "EXPORTER_JOB_TIME_LIMIT": ("300", "Seconds a job may run before it fails with a timeout"),
+    "EXPORTER_MAX_ATTEMPTS": ("3", "Attempts per job for transient failures (lost DB, dead worker)"),
+    "EXPORTER_RETRY_DELAY": ("5", "Seconds before the first automatic retry; doubles each attempt"),
+    "EXPORTER_STALE_SECONDS": ("60", "Heartbeat age after which a running job's worker is presumed dead"),
+    "EXPORTER_DEDUPE_SECONDS": ("5", "The same export submitted again within this window is one job"),
+    "EXPORTER_LINK_DAYS": ("7", "Days a finished export can be downloaded"),
+    "EXPORTER_KEEP_DAYS": ("90", "Days finished jobs stay in history"),
     "EXPORTER_STORAGE": ("local", "Where finished exports are kept: local or s3"),
     "EXPORTER_STORAGE_ROOT": ("", "Folder for local storage; unset = <EXPORTER_HOME>/exports"),
     "EXPORTER_S3_BUCKET": ("", "S3 bucket for exports (required when EXPORTER_STORAGE=s3)"),
@@ -48,6 +58,16 @@ class Settings:
     progress_seconds: float = 1.0
     threads: int = 2
     memory_limit: str = "256MB"
+    app_database_url: str = ""
+    app_db_password: str = "export_app"
+    max_running: int = 5
+    job_time_limit: float = 300.0
+    max_attempts: int = 3
+    retry_delay: float = 5.0
+    stale_seconds: float = 60.0
+    dedupe_seconds: float = 5.0
+    link_days: int = 7
+    keep_days: int = 90
     storage: str = "local"
     storage_root: str = ""
     s3_bucket: str = ""

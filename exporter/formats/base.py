@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, ClassVar
 import pyarrow as pa
 
 from exporter.errors import InvalidSpec
-from exporter.query import Column
+from exporter.query import ROW_ID, Column, ordered
 
 MB = 1024 * 1024
 
@@ -80,11 +80,14 @@ class Writer:
         raise NotImplementedError
 
     def select_sql(self, base: str) -> str:
-        """The query that renders each row of `base` as its text, in a column "line"."""
+        """The query that renders each row of `base` as its text, in a column "line",
+        in id order. Rendering comes before sorting, so it runs on every thread and the
+        sort moves one string per row."""
         stage = self.stage_sql()
         if stage:
             base = f"SELECT r.*, {', '.join(stage)} FROM ({base}) AS r"
-        return f"SELECT {self.row_sql()} AS line FROM ({base}) AS r"
+        rendered = f"SELECT r.{ROW_ID}, {self.row_sql()} AS line FROM ({base}) AS r"
+        return ordered(rendered, "line")
 
     def open(self, file: BinaryIO) -> None:
         self.file = file

@@ -81,7 +81,8 @@ def render(writer: Writer, rows: list[tuple], chunk: int = 4) -> bytes:
         con.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     out = io.BytesIO()
     writer.open(out)
-    reader = con.sql(writer.select_sql("SELECT * FROM r")).to_arrow_reader(chunk)
+    base = "SELECT *, row_number() OVER () AS _row_id FROM r"
+    reader = con.sql(writer.select_sql(base)).to_arrow_reader(chunk)
     for batch in reader:
         writer.write_batch(batch)
     writer.close()

@@ -271,5 +271,12 @@ def stop() -> None:
     click.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}", err=True)
 
 
-if __name__ == "__main__":
+def run_main() -> None:
+    """Entry point: the core commands plus the job commands."""
+    import exporter.cli_jobs  # noqa: F401  (registers its commands on main)
+
     main()
+
+
+if __name__ == "__main__":
+    run_main()

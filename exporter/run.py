@@ -22,7 +22,7 @@ import duckdb
 
 from exporter import source
 from exporter.catalog import Catalog, load_catalog
-from exporter.errors import Cancelled, ExportError, LimitExceeded, SourceError
+from exporter.errors import Cancelled, LimitExceeded, SourceError
 from exporter.formats import WRITERS, Writer
 from exporter.query import build_sql, output_columns
 from exporter.settings import Settings
@@ -112,6 +112,24 @@ class _Watcher(threading.Thread):
                 last = time.monotonic()
 
 
+def _stream(con: duckdb.DuckDBPyConnection, writer: Writer, sql: str, params: dict[str, object],
+            bounds: source.Bounds, settings: Settings, cancelled: CancelFn,
+            report: Callable[[], None]) -> None:
+    """Every window's rows, in 10,000-row chunks, into the writer, in one snapshot."""
+    con.execute("BEGIN TRANSACTION")
+    last = time.monotonic()
+    for lo, hi in source.windows(bounds, settings.window_rows):
+        con.execute(sql, {**params, "lo": lo, "hi": hi})
+        for batch in con.to_arrow_reader(settings.chunk_rows):
+            if cancelled():
+                raise Cancelled()
+            writer.write_batch(batch)
+            if time.monotonic() - last >= settings.progress_seconds:
+                report()
+                last = time.monotonic()
+    con.execute("COMMIT")
+
+
 def run_export(spec: ExportSpec, org: int, sink: str | Path,
                on_progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
                settings: Settings | None = None) -> ExportResult:
@@ -136,44 +154,32 @@ def run_export(spec: ExportSpec, org: int, sink: str | Path,
             with lock:
                 on_progress(writer.rows, max(total, writer.rows))
 
+    report()  # the total is known: show it at once
     con = source.connect(settings)
     watcher = _Watcher(con, should_cancel, report, settings.progress_seconds)
+    finished = False
     try:
         source.attach(con, dsn)
         watcher.start()
         with open(temp, "wb") as raw:
             out = HashingFile(raw)
             writer.open(out)  # type: ignore[arg-type]
-            con.execute("BEGIN TRANSACTION")  # one Postgres snapshot for every window
-            last = time.monotonic()
-            for lo, hi in source.windows(bounds, settings.window_rows):
-                con.execute(sql, {**params, "lo": lo, "hi": hi})
-                for batch in con.to_arrow_reader(settings.chunk_rows):
-                    if watcher.cancelled or (should_cancel and should_cancel()):
-                        raise Cancelled()
-                    writer.write_batch(batch)
-                    if time.monotonic() - last >= settings.progress_seconds:
-                        report()
-                        last = time.monotonic()
-            con.execute("COMMIT")
+            _stream(con, writer, sql, params, bounds, settings,
+                    lambda: watcher.cancelled or bool(should_cancel and should_cancel()), report)
             writer.close()
+            finished = True
             out.flush()
             os.fsync(raw.fileno())
         if watcher.cancelled:
             raise Cancelled()
         temp.replace(target)
-    except duckdb.InterruptException as exc:
-        raise Cancelled() from exc
     except duckdb.Error as exc:
-        if watcher.cancelled:
+        if watcher.cancelled or isinstance(exc, duckdb.InterruptException):
             raise Cancelled() from exc
         raise SourceError("SOURCE_FAILED", f"Reading the source failed: {exc}") from exc
-    except ExportError:
-        raise
-    except BaseException:
-        writer.abort()
-        raise
     finally:
+        if not finished:
+            writer.abort()
         watcher.done.set()
         con.close()
         temp.unlink(missing_ok=True)

@@ -107,15 +107,12 @@ def row_bounds(spec: ExportSpec, org: int, settings: Settings, dsn: str,
 
 
 def windows(bounds: Bounds, rows_per_window: int) -> list[tuple[int, int]]:
-    """[lo, hi) id windows of about rows_per_window matching rows each. The first and
-    last are open-ended, so a row the count did not see is still exported."""
+    """[lo, hi) id windows covering the counted ids, of about rows_per_window matching
+    rows each. The export holds the rows that matched when it was counted: a row added
+    later with a higher id waits for the next export."""
     if bounds.lo is None or bounds.hi is None or bounds.count == 0:
-        return [(-LIMIT, LIMIT)]
+        return []
     span = bounds.hi - bounds.lo + 1
     step = max(1, -(-span * rows_per_window // bounds.count))
-    cuts = list(range(bounds.lo + step, bounds.hi + 1, step))
-    edges = [-LIMIT, *cuts, LIMIT]
+    edges = [*range(bounds.lo, bounds.hi + 1, step), bounds.hi + 1]
     return list(zip(edges[:-1], edges[1:], strict=True))
-
-
-LIMIT = 2**62  # beyond any bigint id: an open window edge

@@ -78,10 +78,10 @@ def _join_sql(j: Join, dtype: DataType, owner: str, prefix: str) -> str:
 
 
 def where_clause(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date,
-                 ph: Any = duck) -> tuple[str, Params]:
-    """The filters of a spec on the main table aliased t, with its parameters."""
-    col = f"t.{quote(dtype.date_column)}"
-    parts = [f"t.{quote(dtype.org_column)} = {ph('org')}"]
+                 ph: Any = duck, t: str = "t") -> tuple[str, Params]:
+    """The filters of a spec on the main table (aliased t), with its parameters."""
+    col = f"{t}.{quote(dtype.date_column)}"
+    parts = [f"{t}.{quote(dtype.org_column)} = {ph('org')}"]
     params: Params = {"org": org}
     bounds = spec.date_bounds(today)
     if bounds:
@@ -97,25 +97,30 @@ def where_clause(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: da
     if spec.statuses and dtype.status_column:
         names = [f"status_{i}" for i in range(len(spec.statuses))]
         marks = ", ".join(ph(n) for n in names)
-        parts.append(f"t.{quote(dtype.status_column)} IN ({marks})")
+        parts.append(f"{t}.{quote(dtype.status_column)} IN ({marks})")
         params.update(zip(names, spec.statuses, strict=True))
     if spec.only_active and dtype.active_column:
-        parts.append(f"t.{quote(dtype.active_column)}")
+        parts.append(f"{t}.{quote(dtype.active_column)}")
     if spec.exclude_archived and dtype.archived_column:
-        parts.append(f"NOT t.{quote(dtype.archived_column)}")
+        parts.append(f"NOT {t}.{quote(dtype.archived_column)}")
     return " AND ".join(parts), params
 
 
-def _child_sql(child: Child, dtype: DataType) -> str:
-    """Per-parent lists of structs for the parents of one id window."""
+def _child_sql(child: Child, dtype: DataType, parents_where: str) -> str:
+    """Per-parent lists of structs for the selected parents of one id window (only
+    theirs: aggregating every child in the window would cost memory for nothing)."""
     members = ", ".join(f"{quote(f.name)} := {_field_expr(f, 'c')}" for f in child.fields)
     joins = " ".join(_join_sql(j, dtype, "c", SOURCE + ".") for j in child.joins.values())
     key = f"c.{quote(child.parent_key)}"
+    pid = f"p.{quote(dtype.id_column)}"
+    parents = (f"SELECT {pid} FROM {_table(dtype, dtype.table, SOURCE + '.')} AS p "
+               f"WHERE {parents_where} AND {pid} >= {duck('lo')} AND {pid} < {duck('hi')}")
     return (f"SELECT {key} AS parent_id, "
             f"list(struct_pack({members}) ORDER BY c.{quote(child.order_by)}) AS items "
             f"FROM {_table(dtype, child.table, SOURCE + '.')} AS c {joins} "
             f"WHERE c.{quote(dtype.org_column)} = {duck('org')} "
-            f"AND {key} >= {duck('lo')} AND {key} < {duck('hi')} GROUP BY 1")
+            f"AND {key} >= {duck('lo')} AND {key} < {duck('hi')} AND {key} IN ({parents}) "
+            "GROUP BY 1")
 
 
 def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date
@@ -125,6 +130,8 @@ def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date
     ROW_ID (unordered: callers sort by ROW_ID after their own work, see ordered())."""
     select: list[str] = []
     joins: list[str] = []
+    where, params = where_clause(spec, dtype, org, tz, today)
+    parents_where, _ = where_clause(spec, dtype, org, tz, today, t="p")
     used = sorted({f.via for n in spec.fields if (f := dtype.field(n)) and f.via})
     joins += [_join_sql(dtype.joins[name], dtype, "t", SOURCE + ".") for name in used]
     for name in spec.fields:
@@ -133,10 +140,10 @@ def build_sql(spec: ExportSpec, dtype: DataType, org: int, tz: str, today: date
             select.append(f"{_field_expr(found, 't')} AS {quote(name)}")
             continue
         alias = quote("c_" + name)
-        joins.append(f"LEFT JOIN ({_child_sql(dtype.children[name], dtype)}) AS {alias} "
+        child_sql = _child_sql(dtype.children[name], dtype, parents_where)
+        joins.append(f"LEFT JOIN ({child_sql}) AS {alias} "
                      f"ON {alias}.parent_id = t.{quote(dtype.id_column)}")
         select.append(f"coalesce({alias}.items, []) AS {quote(name)}")
-    where, params = where_clause(spec, dtype, org, tz, today)
     key = f"t.{quote(dtype.id_column)}"
     select.append(f"{key} AS {ROW_ID}")
     sql = (f"SELECT {', '.join(select)} FROM {_table(dtype, dtype.table, SOURCE + '.')} AS t "

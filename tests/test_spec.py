@@ -102,7 +102,8 @@ def test_values_are_bound_parameters_not_sql_text() -> None:
 def test_every_query_filters_by_org_on_main_joined_and_child_tables() -> None:
     s = spec(fields=("order_number", "customer_name", "line_items"))
     sql, params = build_sql(s, ORDERS, 42, "UTC", date(2026, 2, 1))
-    assert sql.count('"org_id" = $org') == 4  # orders, customers, order lines, their products
+    # orders, customers, order lines, their products, and the parents the lines belong to
+    assert sql.count('"org_id" = $org') == 5
     assert params["org"] == 42
 
 

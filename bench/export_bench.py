@@ -145,6 +145,12 @@ def main() -> None:
                 "--since", str(first), "--until", str(today), "--json"], env)
             record(f"exporter {fmt} ({label})", seconds, rss, json.loads(stdout)["rows"])
             out.unlink()
+    out_file = work / "exporter-items.xlsx"
+    seconds, rss, stdout = timed([
+        sys.executable, "-m", "exporter.cli", "export", "orders", "--org", "1", "--format", "xlsx",
+        "-o", str(out_file), "--fields", ",".join([*FIELDS[:-1], "line_items"]),
+        "--since", str(since), "--until", str(today), "--json"], env)
+    record("exporter xlsx + line items (1y)", seconds, rss, json.loads(stdout)["rows"])
     _, _, out = timed([sys.executable, "-c", PREVIEW, ",".join(FIELDS), str(since), str(today)], env)
     preview = json.loads(out)
     shutil.rmtree(work)

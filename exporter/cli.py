@@ -223,33 +223,6 @@ def seed(orders: int, orgs: int) -> None:
     click.echo(f"seeded in {time.perf_counter() - started:.1f}s", err=True)
 
 
-@main.command()
-@click.option("--orders", default=20_000, show_default=True, help="Demo orders on first run")
-@click.option("--orgs", default=3, show_default=True, help="Demo organisations on first run")
-@reports_errors
-def run(orders: int, orgs: int) -> None:
-    """Start the services, seed demo data on first run, and say how to export."""
-    import psycopg
-
-    from exporter import demo as demo_data
-
-    settings = _settings()
-    urls = services.start(settings)
-    with psycopg.connect(services.libpq_url(services.database_url(settings))) as conn:
-        demo_data.ensure_schema(conn)
-        if not demo_data.has_data(conn):
-            click.echo(f"seeding demo data: {orders:,} orders over {orgs} orgs ...", err=True)
-            demo_data.seed(conn, orders=orders, orgs=orgs)
-    click.echo("Data Export services are running:")
-    for key, value in urls.items():
-        click.echo(f"  {key}={value}")
-    click.echo("\nTry:")
-    click.echo("  .venv/bin/exporter catalog")
-    click.echo("  .venv/bin/exporter preview orders --org 1")
-    click.echo("  .venv/bin/exporter export orders --org 1 --format xlsx -o orders.xlsx")
-    click.echo("  .venv/bin/exporter services stop")
-
-
 @main.group(name="services")
 def services_group() -> None:
     """Embedded Postgres and Redis (used when EXPORTER_*_URL are unset)."""
@@ -274,6 +247,7 @@ def stop() -> None:
 def run_main() -> None:
     """Entry point: the core commands plus the job commands."""
     import exporter.cli_jobs  # noqa: F401  (registers its commands on main)
+    import exporter.cli_run  # noqa: F401
 
     main()
 

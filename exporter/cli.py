@@ -248,6 +248,7 @@ def run_main() -> None:
     """Entry point: the core commands plus the job commands."""
     import exporter.cli_jobs  # noqa: F401  (registers its commands on main)
     import exporter.cli_run  # noqa: F401
+    import exporter.cli_tokens  # noqa: F401  (registers its commands on main)
 
     main()
 

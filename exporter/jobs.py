@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Engine
 
-from exporter import db, links, services, store_jobs, store_maintenance, store_templates
+from exporter import db, links, services, store_jobs, store_maintenance, store_templates, tokens
 from exporter.catalog import Catalog, load_catalog
 from exporter.errors import ExportError
 from exporter.formats import WRITERS
@@ -131,6 +131,16 @@ class ExportService:
             spec, name = store_templates.spec_of(template), template.name
         return self.submit(org, spec, user, name, str(template.id))
 
+    def export_template(self, org: int, template_id: str, user: str | None = None,
+                        name: str | None = None) -> tuple[ExportJob, bool]:
+        """export_now under a job name of the caller's choosing (default: the template's)."""
+        if name is None:
+            return self.export_now(org, template_id, user)
+        with db.org_session(self.engine, org) as s:
+            template = store_templates.touch_template(s, template_id)
+            spec = store_templates.spec_of(template)
+        return self.submit(org, spec, user, name, str(template.id))
+
     def jobs(self, org: int, **filters: Any) -> tuple[list[ExportJob], int, dict[uuid.UUID, int]]:
         """Jobs newest first, the total matching, and queue positions of queued ones."""
         with db.org_session(self.engine, org) as s:
@@ -189,9 +199,17 @@ class ExportService:
         job = self.job(claims.org_id, claims.job_id)
         if job.file_key != claims.key or job.status != "completed":
             raise links.LinkError("LINK_INVALID", "This download link is not valid.")
+        if job.expires_at is None or job.expires_at <= datetime.now(UTC):
+            # the job's expiry may have been brought forward since the token was signed
+            raise links.LinkError("LINK_EXPIRED", "This export's download has expired.")
         media = WRITERS[job.spec.get("format", "csv")].SPEC.media_type
         return Download(self.storage.open(job.file_key), job.file_name or "export",
                         self.storage.size(job.file_key), media)
+
+    # API tokens
+    def org_for_token(self, plain: str) -> int | None:
+        """The org of a live API token; None for a malformed, unknown or revoked one."""
+        return tokens.resolve(self.engine, plain)
 
     # Upkeep (workers)
     def sweep(self) -> dict[str, int]:

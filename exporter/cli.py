@@ -254,4 +254,8 @@ def run_main() -> None:
 
 
 if __name__ == "__main__":
-    run_main()
+    # Under `python -m exporter.cli` this file runs as `__main__`, a second copy of the
+    # module: the other command modules register on `exporter.cli.main`, so run that one.
+    from exporter.cli import run_main as _run_main
+
+    _run_main()

@@ -144,6 +144,9 @@ class ExportService:
     def jobs(self, org: int, **filters: Any) -> tuple[list[ExportJob], int, dict[uuid.UUID, int]]:
         """Jobs newest first, the total matching, and queue positions of queued ones."""
         with db.org_session(self.engine, org) as s:
+            # One snapshot for all three: else a job listed as queued may have started by
+            # the time positions are counted, and shows no place in the queue.
+            s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             jobs, total = store_jobs.list_jobs(s, **filters)
             return jobs, total, store_jobs.positions(s)
 

@@ -33,6 +33,9 @@ HELP: dict[str, tuple[str, str]] = {
     "EXPORTER_DEDUPE_SECONDS": ("5", "The same export submitted again within this window is one job"),
     "EXPORTER_LINK_DAYS": ("7", "Days a finished export can be downloaded"),
     "EXPORTER_KEEP_DAYS": ("90", "Days finished jobs stay in history"),
+    "EXPORTER_API_URL": ("http://127.0.0.1:8502", "Base URL of the REST API, for download links in the app"),
+    "EXPORTER_SUPPORT_URL": ("mailto:support@example.com", "Contact Support link on the app's error state"),
+    "EXPORTER_ORG_CLAIM": ("org_id", "OIDC claim holding the user's org when login is configured"),
     "EXPORTER_STORAGE": ("local", "Where finished exports are kept: local or s3"),
     "EXPORTER_STORAGE_ROOT": ("", "Folder for local storage; unset = <EXPORTER_HOME>/exports"),
     "EXPORTER_S3_BUCKET": ("", "S3 bucket for exports (required when EXPORTER_STORAGE=s3)"),
@@ -68,6 +71,9 @@ class Settings:
     dedupe_seconds: float = 5.0
     link_days: int = 7
     keep_days: int = 90
+    api_url: str = "http://127.0.0.1:8502"
+    support_url: str = "mailto:support@example.com"
+    org_claim: str = "org_id"
     storage: str = "local"
     storage_root: str = ""
     s3_bucket: str = ""

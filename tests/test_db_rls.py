@@ -14,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
+import exporter.tokens  # noqa: F401  (its ApiToken model is part of Base.metadata)
 from exporter import db, services
 from exporter.models import Base
 
@@ -159,7 +160,7 @@ def test_cross_org_functions_are_definer_functions_with_a_fixed_search_path(
         "SELECT proname, prosecdef, proconfig, has_function_privilege('public', oid, 'EXECUTE')"
         " FROM pg_proc WHERE pronamespace = 'export'::regnamespace").fetchall()
     assert {r[0] for r in rows} == {"job_org", "orgs_with_stale_jobs", "orgs_with_queued_jobs",
-                                    "orgs_to_clean"}
+                                    "orgs_to_clean", "token_org"}
     for name, definer, config, public in rows:
         assert definer, name
         assert any(c.startswith("search_path=") for c in config), name
@@ -178,7 +179,7 @@ def test_upgrade_again_changes_nothing(migrated: str, admin_engine: Engine) -> N
     db.upgrade(migrated)
     with admin_engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM export.alembic_version")).all() == [
-            ("0001",)]
+            ("0002",)]
 
 
 def test_models_match_the_migrated_schema(admin_engine: Engine) -> None:

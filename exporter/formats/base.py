@@ -8,12 +8,13 @@ Writers never see a path, a connection or a page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, BinaryIO, ClassVar
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from exporter.errors import InvalidSpec
 from exporter.query import ROW_ID, Column, ordered
+
+if TYPE_CHECKING:  # pyarrow loads only where rows are written
+    import pyarrow as pa
 
 MB = 1024 * 1024
 
@@ -37,6 +38,8 @@ def line_bytes(batch: pa.RecordBatch) -> memoryview:
         raise ValueError("a row rendered as NULL; every row must render to text")
     if len(array) == 0:
         return memoryview(b"")
+    import pyarrow as pa
+
     width = 8 if pa.types.is_large_string(array.type) else 4
     _, offsets, data = array.buffers()
     view = memoryview(offsets).cast("B")

@@ -8,11 +8,14 @@ NULL is null. One object per line, so the file also greps and diffs well.
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from exporter.formats.base import MB, FormatSpec, Writer, line_bytes
 from exporter.formats.sqltext import col, iso_timestamp
 from exporter.query import quote
+
+if TYPE_CHECKING:  # pyarrow loads only where rows are written
+    import pyarrow as pa
 
 
 def _member(expr: str, ftype: str) -> str:

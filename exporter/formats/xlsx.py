@@ -10,13 +10,14 @@ more rows than a sheet holds (1,048,576 with the header) is refused, never cut.
 from __future__ import annotations
 
 import zipfile
-from typing import IO, Any
-
-import pyarrow as pa
+from typing import IO, TYPE_CHECKING, Any
 
 from exporter.errors import LimitExceeded
 from exporter.formats.base import MB, FormatSpec, Writer, line_bytes
 from exporter.formats.sqltext import child_text, col, literal, xml_escape
+
+if TYPE_CHECKING:  # pyarrow loads only where rows are written
+    import pyarrow as pa
 
 SHEET_ROWS = 1_048_576
 STATIC_PARTS = {

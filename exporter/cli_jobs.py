@@ -22,6 +22,7 @@ from exporter.models import ExportJob, ExportTemplate
 from exporter.settings import Settings
 
 FINAL = ("completed", "failed", "cancelled")
+DRAMATIQ_KILLED = 1  # dramatiq.cli.RET_KILLED: one of its worker processes died
 
 
 def _service(send: bool = False) -> ExportService:
@@ -86,15 +87,22 @@ def worker(processes: int, threads: int) -> None:
     svc = _service(send=True)
     cmd = [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", str(processes),
            "--threads", str(threads), "--queues", "exports"]
-    proc = subprocess.Popen(cmd)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     sweeper = threading.Thread(target=sweep_forever, args=(svc, stop), daemon=True)
     sweeper.start()
-    click.echo(f"workers: {processes} processes x {threads} threads (pid {proc.pid})", err=True)
-    while not stop.is_set() and proc.poll() is None:
-        stop.wait(0.5)
+    while True:
+        proc = subprocess.Popen(cmd)
+        click.echo(f"workers: {processes} processes x {threads} threads (pid {proc.pid})", err=True)
+        while not stop.is_set() and proc.poll() is None:
+            stop.wait(0.5)
+        # Dramatiq stops all its processes when one of them dies (killed, out of memory) and
+        # exits 1: start them again, so this host keeps running jobs and sweeping. Any other
+        # exit (bad import, no broker) would only repeat itself.
+        if stop.is_set() or proc.returncode != DRAMATIQ_KILLED:
+            break
+        click.echo("a worker process died; starting the workers again", err=True)
     stop.set()
     if proc.poll() is None:
         proc.terminate()

@@ -67,7 +67,11 @@ def run_job(svc: ExportService, job_id: str, org: int) -> str:
     if job is None:
         return "skipped"  # not its turn, already done, or cancelled: a later sweep decides
     try:
-        return _execute(svc, org, str(job.id), ExportSpec.from_dict(job.spec), worker)
+        try:
+            spec = ExportSpec.from_dict(job.spec)
+        except InvalidSpec as exc:  # a malformed snapshot: fail it now, never leave it running
+            return _fail(svc, org, str(job.id), exc.code, exc.message, 0, worker)
+        return _execute(svc, org, str(job.id), spec, worker)
     finally:
         svc.wake(org)  # a slot is free: start the next job of this org
 
@@ -82,6 +86,10 @@ def _execute(svc: ExportService, org: int, job_id: str, spec: ExportSpec, worker
 
     work = settings.home / "work"
     work.mkdir(parents=True, exist_ok=True)
+    # run_export's partial file (".<name>.<pid>.part") of an earlier attempt whose worker was
+    # killed: this attempt holds the job now, so that one can never finish.
+    for part in work.glob(f".{job_id}.*.part"):
+        part.unlink(missing_ok=True)
     extension = WRITERS[spec.format].SPEC.extension if spec.format in WRITERS else "out"
     temp = work / f"{job_id}.{extension}"
     started = time.monotonic()

@@ -29,6 +29,7 @@ class FormatSpec:
     max_rows: int  # the spec's advisory row limit: warn above it
     hard_max_rows: int | None = None  # rows the format cannot hold: refuse above it
     options: tuple[str, ...] = ()
+    window_share: float = 1.0  # of EXPORTER_WINDOW_ROWS: wide rows sort in smaller windows
 
 
 def line_bytes(batch: pa.RecordBatch) -> memoryview:

@@ -20,6 +20,7 @@ from exporter.formats.sqltext import as_text, child_text, col, literal
 from exporter.query import Column, quote
 
 DELIMITERS = (",", ";", "\t", "|")
+NUMERIC = ("integer", "decimal", "date", "timestamp", "boolean")
 FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
 APOSTROPHE = "''''"  # the SQL literal holding one apostrophe
 
@@ -63,8 +64,12 @@ class CsvWriter(Writer):
     def row_sql(self) -> str:
         special = sorted({self.delimiter, '"', "\r", "\n"})
         cells = []
-        for i in range(len(self.columns)):
+        for i, column in enumerate(self.columns):
             v = col(f"_cell_{i}")
+            if column.child is None and column.type in NUMERIC:
+                # Digits, signs, dots, dashes, colons: never a delimiter, quote or line break.
+                cells.append(f"coalesce({v}, '')")
+                continue
             needs_quotes = " OR ".join(f"contains({v}, {literal(c)})" for c in special)
             quoted = f"'\"' || replace({v}, '\"', '\"\"') || '\"'"
             cells.append(f"CASE WHEN {v} = '' OR {needs_quotes} THEN {quoted} "

@@ -104,7 +104,8 @@ def _escape(text: str) -> str:
 class XlsxWriter(Writer):
     SPEC = FormatSpec("xlsx", "XLSX (Excel)", "xlsx",
                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                      max_bytes=50 * MB, max_rows=1_000_000, hard_max_rows=SHEET_ROWS - 1)
+                      max_bytes=50 * MB, max_rows=1_000_000, hard_max_rows=SHEET_ROWS - 1,
+                      window_share=0.5)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

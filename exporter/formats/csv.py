@@ -21,7 +21,7 @@ from exporter.query import Column, quote
 
 DELIMITERS = (",", ";", "\t", "|")
 NUMERIC = ("integer", "decimal", "date", "timestamp", "boolean")
-FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
+FORMULA_STARTS = "(61, 43, 45, 64, 9, 13)"  # code points of = + - @ tab CR
 APOSTROPHE = "''''"  # the SQL literal holding one apostrophe
 
 
@@ -53,23 +53,28 @@ class CsvWriter(Writer):
         else:
             text, guard = as_text(col(column.name), column.type), column.type == "text"
         if guard and self.options.get("formula_guard", True):
-            text = (f"CASE WHEN left({text}, 1) IN {FORMULA_STARTS} "
+            text = (f"CASE WHEN ascii({text}) IN {FORMULA_STARTS} "
                     f"THEN {APOSTROPHE} || {text} ELSE {text} END")
         return text
 
+    @staticmethod
+    def _plain(column: Column) -> bool:
+        """Numbers, dates, timestamps and booleans: never a delimiter, quote or line break."""
+        return column.child is None and column.type in NUMERIC
+
     def stage_sql(self) -> list[str]:
-        # Each cell's text is computed once here; row_sql only quotes and joins.
-        return [f"{self._text(c)} AS {quote(f'_cell_{i}')}" for i, c in enumerate(self.columns)]
+        # Each text cell is computed once here; row_sql only quotes and joins.
+        return [f"{self._text(c)} AS {quote(f'_cell_{i}')}" for i, c in enumerate(self.columns)
+                if not self._plain(c)]
 
     def row_sql(self) -> str:
         special = sorted({self.delimiter, '"', "\r", "\n"})
         cells = []
         for i, column in enumerate(self.columns):
-            v = col(f"_cell_{i}")
-            if column.child is None and column.type in NUMERIC:
-                # Digits, signs, dots, dashes, colons: never a delimiter, quote or line break.
-                cells.append(f"coalesce({v}, '')")
+            if self._plain(column):
+                cells.append(f"coalesce({self._text(column)}, '')")
                 continue
+            v = col(f"_cell_{i}")
             needs_quotes = " OR ".join(f"contains({v}, {literal(c)})" for c in special)
             quoted = f"'\"' || replace({v}, '\"', '\"\"') || '\"'"
             cells.append(f"CASE WHEN {v} = '' OR {needs_quotes} THEN {quoted} "

@@ -118,7 +118,7 @@ def _stream(con: duckdb.DuckDBPyConnection, writer: Writer, sql: str, params: di
     """Every window's rows, in 10,000-row chunks, into the writer, in one snapshot."""
     con.execute("BEGIN TRANSACTION")
     last = time.monotonic()
-    rows_per_window = max(1_000, int(settings.window_rows * writer.SPEC.window_share))
+    rows_per_window = max(1, int(settings.window_rows * writer.SPEC.window_share))
     for lo, hi in source.windows(bounds, rows_per_window):
         con.execute(sql, {**params, "lo": lo, "hi": hi})
         for batch in con.to_arrow_reader(settings.chunk_rows):

@@ -6,7 +6,9 @@ its file is placed where DuckDB looks for it, under our own extension directory.
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,9 +37,11 @@ def _extension_dir(settings: Settings, platform: str) -> Path:
         wheel = Path(duckdb_extension_postgres.__file__).parent / "extensions" / f"v{version}"
         shipped = wheel / "postgres.duckdb_extension"
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_suffix(".tmp")
+        # A name of its own per caller, then an atomic rename: parallel workers never
+        # see half a file nor remove each other's copy.
+        temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
         shutil.copyfile(shipped, temp)
-        temp.replace(target)  # atomic: parallel processes never see half a file
+        temp.replace(target)
     return root
 
 

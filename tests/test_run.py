@@ -199,3 +199,17 @@ def test_id_windows_lose_and_repeat_nothing(rt_settings: Settings, tmp_path: Pat
     windowed, result = export(small, tmp_path / "b", fmt, SIZES[10_001])
     assert result.rows == 10_001  # type: ignore[attr-defined]
     assert windowed.read_bytes() == whole.read_bytes()
+
+
+def test_first_exports_in_parallel_share_the_extension_safely(settings: Settings,
+                                                               tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from exporter import source
+
+    fresh = dataclasses.replace(settings, home=tmp_path / "home")
+    with ThreadPoolExecutor(6) as pool:
+        cons = list(pool.map(lambda _: source.connect(fresh), range(6)))
+    assert all(c.execute("SELECT 1").fetchone() == (1,) for c in cons)
+    folder = next((fresh.home / "duckdb_extensions").rglob("postgres_scanner.duckdb_extension")).parent
+    assert [p.name for p in folder.iterdir()] == ["postgres_scanner.duckdb_extension"]

@@ -28,7 +28,7 @@ from exporter.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 READY = "is ready for action"  # what each Dramatiq worker process logs once consuming
 # 10,001 rows read in ~100 id windows take ~3 s: slow enough to watch, cancel or kill.
-SLOW = {"EXPORTER_WINDOW_ROWS": "100", "EXPORTER_CHUNK_ROWS": "50"}
+SLOW = {"EXPORTER_WINDOW_ROWS": "30", "EXPORTER_CHUNK_ROWS": "30"}
 # Settings a worker may inherit from the test process (connections and secrets only).
 PASSED = ("database_url", "redis_url", "source_url", "app_database_url", "app_db_password",
           "secret_key")

@@ -56,7 +56,8 @@ DEFAULT = {"EXPORTER_MAX_RUNNING": str(MAX), "EXPORTER_PROGRESS_SECONDS": "0.25"
 # 2 s, not 1: opening DuckDB and the source takes up to ~1 s on a busy machine, and the
 # rows reached should be > 0; five times as many id windows, so the export outlasts the
 # limit on a fast machine too.
-TIME_LIMITED = {**DEFAULT, "EXPORTER_JOB_TIME_LIMIT": "2", "EXPORTER_WINDOW_ROWS": "20"}
+# One row per id window: thousands of small queries, far longer than the 2 s limit.
+TIME_LIMITED = {**DEFAULT, "EXPORTER_JOB_TIME_LIMIT": "2", "EXPORTER_WINDOW_ROWS": "1"}
 CLOSED_SOURCE = {"EXPORTER_SOURCE_URL": "postgresql://nobody:x@127.0.0.1:9/none",
                  "EXPORTER_MAX_ATTEMPTS": "2", "EXPORTER_RETRY_DELAY": "1"}
 KILLABLE = {"EXPORTER_STALE_SECONDS": "3", **DEFAULT}

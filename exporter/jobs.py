@@ -188,9 +188,7 @@ class ExportService:
         if job.status != "completed" or not job.file_key or not job.expires_at:
             raise ExportError("FILE_NOT_READY", f"The export is {job.status}; there is no file "
                               "to download", "status")
-        if job.expires_at <= datetime.now(UTC):
-            raise links.LinkError("LINK_EXPIRED", "This export's download expired on "
-                                  f"{job.expires_at:%Y-%m-%d %H:%M} UTC.")
+        _refuse_if_expired(job.expires_at)
         token = links.sign(secret_key(self.settings), org, str(job.id), job.file_key,
                            job.expires_at)
         return token, job.expires_at
@@ -202,9 +200,8 @@ class ExportService:
         job = self.job(claims.org_id, claims.job_id)
         if job.file_key != claims.key or job.status != "completed":
             raise links.LinkError("LINK_INVALID", "This download link is not valid.")
-        if job.expires_at is None or job.expires_at <= datetime.now(UTC):
-            # the job's expiry may have been brought forward since the token was signed
-            raise links.LinkError("LINK_EXPIRED", "This export's download has expired.")
+        # the job's expiry may have been brought forward since the token was signed
+        _refuse_if_expired(job.expires_at)
         media = WRITERS[job.spec.get("format", "csv")].SPEC.media_type
         return Download(self.storage.open(job.file_key), job.file_name or "export",
                         self.storage.size(job.file_key), media)
@@ -229,6 +226,13 @@ class ExportService:
         for key in keys:
             self.storage.delete(key)
         return {"files": len(keys), "jobs": deleted}
+
+
+def _refuse_if_expired(expires_at: datetime | None) -> None:
+    """The one expiry check of a job's download, for signing a link and for using one."""
+    if expires_at is None or expires_at <= datetime.now(UTC):
+        when = f" on {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+        raise links.LinkError("LINK_EXPIRED", f"This export's download expired{when}.")
 
 
 def link_expiry(completed: datetime, settings: Settings) -> datetime:

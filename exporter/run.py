@@ -77,8 +77,8 @@ def today_in(tz: str) -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
-def prepare(spec: ExportSpec, org: int, settings: Settings, catalog: Catalog | None = None
-            ) -> tuple[Writer, str, dict[str, object]]:
+def prepare(spec: ExportSpec, org: int, settings: Settings, catalog: Catalog | None = None,
+            today: date | None = None) -> tuple[Writer, str, dict[str, object]]:
     """Validate a spec and build its writer and row-rendering SQL (no I/O)."""
     catalog = catalog or load_catalog(settings.catalog or None)
     check(spec, catalog, WRITERS)
@@ -86,7 +86,7 @@ def prepare(spec: ExportSpec, org: int, settings: Settings, catalog: Catalog | N
     columns = output_columns(spec, dtype)
     writer = WRITERS[spec.format](columns, spec.options, settings.timezone, dtype.xml_row)
     base, params = build_sql(spec, dtype, org, settings.timezone,
-                             today_in(settings.timezone))
+                             today or today_in(settings.timezone))
     return writer, writer.select_sql(base), params
 
 
@@ -137,9 +137,10 @@ def run_export(spec: ExportSpec, org: int, sink: str | Path,
     """Export the org's rows selected by spec into the file sink; return what was written."""
     settings = settings or Settings.from_env()
     started = time.monotonic()
-    writer, sql, params = prepare(spec, org, settings)
+    today = today_in(settings.timezone)  # one day for the count and the rows, even at midnight
+    writer, sql, params = prepare(spec, org, settings, today=today)
     dsn = source.dsn_for(settings, org)
-    bounds = source.row_bounds(spec, org, settings, dsn)
+    bounds = source.row_bounds(spec, org, settings, dsn, today)
     total = bounds.count
     hard = writer.SPEC.hard_max_rows
     if hard is not None and total > hard:

@@ -10,7 +10,7 @@ import os
 import shutil
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -94,12 +94,12 @@ class Bounds:
     hi: int | None
 
 
-def row_bounds(spec: ExportSpec, org: int, settings: Settings, dsn: str,
+def row_bounds(spec: ExportSpec, org: int, settings: Settings, dsn: str, today: date,
                catalog: Catalog | None = None) -> Bounds:
-    """Counted by Postgres itself, from its indexes."""
+    """Counted by Postgres itself, from its indexes. `today` must be the day the export's
+    own query uses, so both agree on a relative date range."""
     catalog = catalog or load_catalog(settings.catalog or None)
-    sql, params = bounds_sql(spec, catalog.types[spec.data_type], org, settings.timezone,
-                             datetime.now(ZoneInfo(settings.timezone)).date())
+    sql, params = bounds_sql(spec, catalog.types[spec.data_type], org, settings.timezone, today)
     try:
         with psycopg.connect(dsn, connect_timeout=10) as conn:
             row = conn.execute(sql, params).fetchone()

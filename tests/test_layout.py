@@ -43,3 +43,9 @@ def test_readme_documents_every_setting_with_its_default() -> None:
 def test_every_setting_has_a_field() -> None:
     names = {"EXPORTER_" + f.upper() for f in Settings.__dataclass_fields__}
     assert names == set(HELP)
+
+
+def test_the_defaults_in_help_and_in_the_dataclass_agree() -> None:
+    # Each default is written twice (HELP for the README and the environment, the dataclass
+    # for code); with no environment both must give the same settings.
+    assert Settings.from_env({}) == Settings()

@@ -7,9 +7,11 @@ first call pays for loading the extension and attaching the source.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -62,11 +64,12 @@ def _cursor(settings: Settings, org: int) -> duckdb.DuckDBPyConnection:
         return con.cursor()
 
 
-def _first_window(spec: ExportSpec, org: int, settings: Settings, rows: int) -> tuple[int, int]:
+def _first_window(spec: ExportSpec, org: int, settings: Settings, rows: int,
+                  today: date) -> tuple[int, int]:
     """[lo, hi) ids of the first rows, found by Postgres from its indexes."""
     catalog = load_catalog(settings.catalog or None)
     sql, params = first_ids_sql(spec, catalog.types[spec.data_type], org, settings.timezone,
-                                today_in(settings.timezone), rows)
+                                today, rows)
     with psycopg.connect(source.dsn_for(settings, org)) as conn:
         ids = [r[0] for r in conn.execute(sql, params)]
     return (ids[0], ids[-1] + 1) if ids else (0, 0)
@@ -78,10 +81,11 @@ def preview(spec: ExportSpec, org: int, settings: Settings, limit: int = 20) -> 
     check(spec, catalog, WRITERS)
     dtype = catalog.types[spec.data_type]
     columns = output_columns(spec, dtype)
-    lo, hi = _first_window(spec, org, settings, limit)
+    today = today_in(settings.timezone)  # one day for finding the ids and reading the rows
+    lo, hi = _first_window(spec, org, settings, limit, today)
     if lo == hi:
         return Preview([c.name for c in columns], [c.label for c in columns], [])
-    sql, params = build_sql(spec, dtype, org, settings.timezone, today_in(settings.timezone))
+    sql, params = build_sql(spec, dtype, org, settings.timezone, today)
     cur = _cursor(settings, org)
     try:
         rows = cur.execute(ordered(sql, limit=limit), {**params, "lo": lo, "hi": hi}).fetchall()
@@ -90,10 +94,10 @@ def preview(spec: ExportSpec, org: int, settings: Settings, limit: int = 20) -> 
     return Preview([c.name for c in columns], [c.label for c in columns], rows)
 
 
-def _count(spec: ExportSpec, org: int, settings: Settings) -> tuple[int, bool]:
+def _count(spec: ExportSpec, org: int, settings: Settings, today: date) -> tuple[int, bool]:
     """Exact count when Postgres answers quickly, else the planner's row estimate."""
     catalog = load_catalog(settings.catalog or None)
-    args = (spec, catalog.types[spec.data_type], org, settings.timezone, today_in(settings.timezone))
+    args = (spec, catalog.types[spec.data_type], org, settings.timezone, today)
     sql, params = bounds_sql(*args)
     with psycopg.connect(source.dsn_for(settings, org)) as conn:
         try:
@@ -128,14 +132,14 @@ def record_rate(settings: Settings, fmt: str, rows: int, seconds: float) -> None
 
 
 def _bytes_per_row(spec: ExportSpec, org: int, settings: Settings, fmt: str,
-                   window: tuple[int, int]) -> float:
+                   window: tuple[int, int], today: date) -> float:
     """Average size of a row in a format, rendered from the first rows."""
     from exporter.run import prepare
 
     if window[0] == window[1]:
         return 0.0
-    sample = ExportSpec(**{**spec.__dict__, "format": fmt, "options": {}})
-    _, sql, params = prepare(sample, org, settings)
+    sample = dataclasses.replace(spec, format=fmt, options={})
+    _, sql, params = prepare(sample, org, settings, today=today)
     cur = _cursor(settings, org)
     try:
         row = cur.execute(f"SELECT avg(strlen(line)) FROM ({sql})",
@@ -150,12 +154,13 @@ def estimate(spec: ExportSpec, org: int, settings: Settings) -> Estimate:
     """Rows, file size and time of an export, for every format, with limit warnings."""
     catalog = load_catalog(settings.catalog or None)
     check(spec, catalog, WRITERS)
-    rows, exact = _count(spec, org, settings)
-    window = _first_window(spec, org, settings, SAMPLE_ROWS)
+    today = today_in(settings.timezone)
+    rows, exact = _count(spec, org, settings, today)
+    window = _first_window(spec, org, settings, SAMPLE_ROWS, today)
     rates = _rates(settings)
     sizes, times, warnings = {}, {}, {}
     for name, writer in WRITERS.items():
-        size = int(_bytes_per_row(spec, org, settings, name, window) * rows)
+        size = int(_bytes_per_row(spec, org, settings, name, window, today) * rows)
         sizes[name] = size
         times[name] = round(rows / rates.get(name, 100_000.0) + 0.5, 1)
         warnings[name] = limit_warnings(writer.SPEC, rows, size)

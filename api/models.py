@@ -186,14 +186,12 @@ class JobOut(BaseModel):
     @classmethod
     def of_row(cls, job: ExportJob, position: int | None = None,
                created: bool | None = None) -> JobOut:
-        keys = ("id", "name", "status", "cancel_requested", "progress", "processed_rows",
-                "total_rows", "eta_seconds", "attempts", "max_attempts", "row_count", "bytes",
-                "sha256", "file_name", "error_code", "error_message", "created_by",
-                "created_at", "started_at", "completed_at", "expires_at", "template_id")
-        values = {k: getattr(job, k) for k in keys}
-        duration = float(job.duration_seconds) if job.duration_seconds is not None else None
-        return cls(**values, duration_seconds=duration, position=position, created=created,
-                   spec=SpecOut.model_validate(job.spec))
+        values = {name: getattr(job, name) for name in JOB_COLUMNS}
+        return cls.model_validate({**values, "position": position, "created": created})
+
+
+# The export_jobs columns a JobOut shows (the rest it computes or is told).
+JOB_COLUMNS = tuple(name for name in JobOut.model_fields if name not in ("position", "created"))
 
 
 class JobList(BaseModel):

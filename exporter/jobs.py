@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Engine
 
-from exporter import db, links, services, store_jobs, store_maintenance, store_templates, tokens
+from exporter import db, links, services, store_jobs, store_maintenance, store_templates
 from exporter.catalog import Catalog, load_catalog
 from exporter.errors import ExportError
 from exporter.formats import WRITERS
@@ -205,11 +205,6 @@ class ExportService:
         media = WRITERS[job.spec.get("format", "csv")].SPEC.media_type
         return Download(self.storage.open(job.file_key), job.file_name or "export",
                         self.storage.size(job.file_key), media)
-
-    # API tokens
-    def org_for_token(self, plain: str) -> int | None:
-        """The org of a live API token; None for a malformed, unknown or revoked one."""
-        return tokens.resolve(self.engine, plain)
 
     # Upkeep (workers)
     def sweep(self) -> dict[str, int]:

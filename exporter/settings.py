@@ -34,6 +34,8 @@ HELP: dict[str, tuple[str, str]] = {
     "EXPORTER_LINK_DAYS": ("7", "Days a finished export can be downloaded"),
     "EXPORTER_KEEP_DAYS": ("90", "Days finished jobs stay in history"),
     "EXPORTER_API_URL": ("http://127.0.0.1:8502", "Base URL of the REST API, for download links in the app"),
+    "EXPORTER_API_CACHE_SECONDS": ("0.5", "Seconds an org's job list is reused for API pollers; 0 = off"),
+    "EXPORTER_API_POOL": ("10", "Database connections per API process for status reads"),
     "EXPORTER_SUPPORT_URL": ("mailto:support@example.com", "Contact Support link on the app's error state"),
     "EXPORTER_ORG_CLAIM": ("org_id", "OIDC claim holding the user's org when login is configured"),
     "EXPORTER_STORAGE": ("local", "Where finished exports are kept: local or s3"),
@@ -72,6 +74,8 @@ class Settings:
     link_days: int = 7
     keep_days: int = 90
     api_url: str = "http://127.0.0.1:8502"
+    api_cache_seconds: float = 0.5
+    api_pool: int = 10
     support_url: str = "mailto:support@example.com"
     org_claim: str = "org_id"
     storage: str = "local"

@@ -124,13 +124,20 @@ def resolve(engine: Engine, plain: str) -> int | None:
     return int(org)
 
 
-def _touch(engine: Engine, org: int, digest: str) -> None:
-    """Record the token's use, skipping the write when this process did so lately."""
+def touch_due(digest: str) -> bool:
+    """Whether to record a token's use now: not when this process did so lately."""
     now = time.monotonic()
     with _touch_lock:
         if now - _touched.get(digest, -TOUCH_SECONDS) < TOUCH_SECONDS:
-            return
+            return False
         _touched[digest] = now
+        return True
+
+
+def _touch(engine: Engine, org: int, digest: str) -> None:
+    """Record the token's use (last_used_at), at most every TOUCH_SECONDS per process."""
+    if not touch_due(digest):
+        return
     with db.org_session(engine, org) as s:
         s.execute(update(ApiToken).where(ApiToken.token_hash == digest)
                   .values(last_used_at=func.now()))

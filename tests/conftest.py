@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import Engine
 
-from exporter import services
+from exporter import db, services
 from exporter.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,6 +54,14 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def database_url(settings: Settings) -> str:
     return _require(lambda: services.database_url(settings))
+
+
+@pytest.fixture(scope="module")
+def admin_engine(database_url: str) -> Iterator[Engine]:
+    """An engine as the admin (superuser) role: for setting up and cleaning rows."""
+    engine = db.make_engine(database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

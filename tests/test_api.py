@@ -60,7 +60,8 @@ class Sent(list[tuple[str, int]]):
 @pytest.fixture(scope="module")
 def api_settings(rt_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = dataclasses.replace(rt_settings, storage="local", secret_key="api-test-secret",
-                                   storage_root=str(tmp_path_factory.mktemp("files")))
+                                   storage_root=str(tmp_path_factory.mktemp("files")),
+                                   api_cache_seconds=0)  # lists as the database has them now
     prepare_database(settings)
     return settings
 
@@ -85,8 +86,9 @@ def service(api_settings: Settings, sent: Sent) -> Iterator[ExportService]:
 
 
 @pytest.fixture(scope="module")
-def client(service: ExportService) -> TestClient:
-    return TestClient(create_app(service))
+def client(service: ExportService) -> Iterator[TestClient]:
+    with TestClient(create_app(service)) as client:  # one event loop: the app's pool lives on it
+        yield client
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
 """Export jobs of the caller's org: list, start, read, cancel, retry, get a download link.
 
 Starting, cancelling and retrying go through ExportService, which sends the jobs that
-may start now to the workers through its dispatch.
+may start now to the workers through its dispatch; each forgets the org's cached lists.
+Listing and reading a job, which integrations poll, are async reads (JobStatusReads).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api.auth import Auth, Service
+from api.auth import Auth, JobLists, Reads, Service
 from api.errors import responses
 from api.models import DownloadLink, JobIn, JobList, JobOut, JobStatus
 from api.routes import PREFIX
@@ -22,44 +23,52 @@ REPEATED: dict[int | str, dict[str, Any]] = {
           "same token: that job (created: false)"}}
 
 
-@router.get("", summary="List jobs, newest first")
-def list_jobs(who: Auth, svc: Service, status: JobStatus | None = None,
-              limit: Annotated[int, Query(ge=1, le=200)] = 50,
-              offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> JobList:
-    found, total, positions = svc.jobs(who.org, status=status, limit=limit, offset=offset,
-                                       include_hidden=True)
-    return JobList(total=total, limit=limit, offset=offset,
-                   jobs=[JobOut.of_row(j, positions.get(j.id)) for j in found])
+@router.get("", summary="List jobs, newest first", response_model=JobList)
+async def list_jobs(who: Auth, reads: Reads, lists: JobLists, status: JobStatus | None = None,
+                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> Response:
+    async def read() -> bytes:
+        rows, total = await reads.jobs(who.org, status, limit, offset)
+        page = JobList.model_validate({"total": total, "limit": limit, "offset": offset,
+                                       "jobs": rows})
+        return page.__pydantic_serializer__.to_json(page)
+
+    body = await lists.get((who.org, (status, limit, offset)), read)
+    return Response(body, media_type="application/json")
 
 
 @router.post("", status_code=201, summary="Start an export (from a template or a spec)",
              responses={**REPEATED, **responses(404)})
-def start_job(body: JobIn, who: Auth, svc: Service, response: Response) -> JobOut:
+def start_job(body: JobIn, who: Auth, svc: Service, lists: JobLists,
+              response: Response) -> JobOut:
     if body.template_id is not None:
         job, created = svc.export_template(who.org, str(body.template_id), who.user, body.name)
     else:
         job, created = svc.submit(who.org, body.spec(), who.user, body.name)
     if not created:
         response.status_code = 200
+    lists.forget(who.org)
     return JobOut.of_row(job, svc.position(who.org, job), created)
 
 
 @router.get("/{job_id}", summary="Read a job (status, progress, file)", responses=responses(404))
-def get_job(job_id: uuid.UUID, who: Auth, svc: Service) -> JobOut:
-    job = svc.job(who.org, str(job_id))
-    return JobOut.of_row(job, svc.position(who.org, job))
+async def get_job(job_id: uuid.UUID, who: Auth, reads: Reads) -> JobOut:
+    return JobOut.model_validate(await reads.job(who.org, job_id))
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a queued or running job",
              responses=responses(404, 409))
-def cancel_job(job_id: uuid.UUID, who: Auth, svc: Service) -> JobOut:
-    return JobOut.of_row(svc.cancel(who.org, str(job_id)))
+def cancel_job(job_id: uuid.UUID, who: Auth, svc: Service, lists: JobLists) -> JobOut:
+    job = svc.cancel(who.org, str(job_id))
+    lists.forget(who.org)
+    return JobOut.of_row(job)
 
 
 @router.post("/{job_id}/retry", status_code=201, responses=responses(404, 409),
              summary="Run a failed or cancelled job again (a new job)")
-def retry_job(job_id: uuid.UUID, who: Auth, svc: Service) -> JobOut:
+def retry_job(job_id: uuid.UUID, who: Auth, svc: Service, lists: JobLists) -> JobOut:
     job = svc.retry(who.org, str(job_id), who.user)
+    lists.forget(who.org)
     return JobOut.of_row(job, svc.position(who.org, job))
 
 

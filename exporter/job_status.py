@@ -1,0 +1,136 @@
+"""Async reads of job status for the REST API: which org a token is, a page of jobs, one job.
+
+These are what integrations poll, often many at once, so they skip the thread pool and
+the ORM: a pool of async psycopg connections (as export_app, under RLS), one statement
+to resolve a token, and one transaction that binds the org and reads in one statement.
+They answer as store_jobs does for the pages: newest first, the total matching, and each
+queued job's 1-based place in its org's FIFO queue (tests/test_job_status.py compares).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from pydantic_core import from_json
+
+from exporter import tokens
+from exporter.errors import ExportError
+from exporter.store import NotFound
+
+Row = dict[str, Any]
+UNAVAILABLE = "The job database is not reachable; try again shortly."
+
+_BIND = "SELECT set_config('app.org_id', %(org)s, true)"
+_TOKEN = "SELECT export.token_org(%(hash)s) AS org"
+_TOUCH = "UPDATE export.api_tokens SET last_used_at = now() WHERE token_hash = %(hash)s"
+# The place of a queued job: queued jobs of its org ahead of it (queued_at, then id), + 1.
+_POSITION = """CASE WHEN j.status = 'queued' THEN 1 + (
+    SELECT count(*) FROM export.export_jobs q WHERE q.org_id = j.org_id AND q.status = 'queued'
+       AND (q.queued_at, q.id) < (j.queued_at, j.id)) END AS position"""
+_MATCHING = "org_id = %(org)s AND (%(status)s::text IS NULL OR status = %(status)s)"
+
+
+def _job_sql(columns: Sequence[str]) -> str:
+    listed = ", ".join(f"j.{name}" for name in columns)
+    return f"SELECT {listed}, {_POSITION} FROM export.export_jobs j " \
+           "WHERE j.org_id = %(org)s AND j.id = %(id)s"
+
+
+def _page_sql(columns: Sequence[str]) -> str:
+    """One statement, so one snapshot: the total, then the page (one row of NULLs when
+    the page is empty, so the total still arrives)."""
+    listed = ", ".join(f"j.{name}" for name in columns)
+    return f"""
+        SELECT (SELECT count(*) FROM export.export_jobs WHERE {_MATCHING}) AS total, page.*
+        FROM (SELECT 1) AS one LEFT JOIN (
+            SELECT {listed}, {_POSITION} FROM export.export_jobs j WHERE {_MATCHING}
+            ORDER BY j.created_at DESC, j.id DESC LIMIT %(limit)s OFFSET %(offset)s
+        ) AS page ON true"""
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    # JSONB (the spec) parsed by pydantic-core: several times faster than json.loads.
+    psycopg.types.json.set_json_loads(from_json, conn)
+
+
+class JobStatusReads:
+    """Token, job page and job reads on a pool of async connections; open() before use."""
+
+    def __init__(self, url: str, columns: Sequence[str], pool_size: int = 10,
+                 timeout: float = 5.0) -> None:
+        self.pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False,
+                                        timeout=timeout, configure=_configure, name="job-status",
+                                        kwargs={"autocommit": True, "row_factory": dict_row})
+        self._checks: dict[str, asyncio.Future[int | None]] = {}  # token hash -> check
+        self.page_sql = _page_sql(columns)
+        self.job_sql = _job_sql(columns)
+
+    async def open(self) -> None:
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def org_for_token(self, plain: str) -> int | None:
+        """The org of a live API token; None for a malformed, unknown or revoked one.
+
+        Asked of the database on every request, so a revoked token stops at once; the
+        requests that arrive while the same token's check is in flight share its answer.
+        """
+        if not isinstance(plain, str) or not tokens.TOKEN_RE.fullmatch(plain):
+            return None
+        digest = tokens.hash_token(plain)
+        check = self._checks.get(digest)
+        if check is None:
+            check = asyncio.ensure_future(self._token_org(digest))
+            self._checks[digest] = check
+            check.add_done_callback(lambda _: self._checks.pop(digest, None))
+        # shield: a caller that goes away must not cancel the check the others wait for
+        return await asyncio.shield(check)
+
+    async def _token_org(self, digest: str) -> int | None:
+        async with self._connection() as conn:
+            found = await (await conn.execute(_TOKEN, {"hash": digest})).fetchone()
+            org = found["org"] if found else None
+            if org is not None and tokens.touch_due(digest):
+                async with conn.transaction():
+                    await conn.execute(_BIND, {"org": str(org)})
+                    await conn.execute(_TOUCH, {"hash": digest})
+        return None if org is None else int(org)
+
+    async def jobs(self, org: int, status: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[Row], int]:
+        """A page of the org's jobs, newest first, with positions; and the total matching."""
+        params = {"org": org, "status": status, "limit": limit, "offset": offset}
+        rows = await self._read(org, self.page_sql, params)
+        total = int(rows[0]["total"]) if rows else 0
+        return [row for row in rows if row["id"] is not None], total
+
+    async def job(self, org: int, job_id: uuid.UUID) -> Row:
+        """One job of the org with its position; NotFound also for another org's job."""
+        rows = await self._read(org, self.job_sql, {"org": org, "id": job_id})
+        if not rows:
+            raise NotFound("Job", job_id)
+        return rows[0]
+
+    async def _read(self, org: int, sql: str, params: dict[str, Any]) -> list[Row]:
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute(_BIND, {"org": str(org)})
+            return await (await conn.execute(sql, params)).fetchall()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+        """A pooled connection; a lost database or a pool run dry is SERVICE_UNAVAILABLE
+        (the pool drops broken connections, so the next call gets a fresh one)."""
+        try:
+            async with self.pool.connection() as conn:
+                yield conn  # type: ignore[misc]
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise ExportError("SERVICE_UNAVAILABLE", UNAVAILABLE) from exc

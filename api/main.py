@@ -1,6 +1,6 @@
 """The deployed API: `app` built from Settings.from_env(), sending jobs to Dramatiq.
 
-Run it with `exporter api` (or `uvicorn api.main:app`). Importing this module migrates
+Run it with `exporter api [--workers N]` (or `uvicorn api.main:app`). Importing this module migrates
 the database; the broker is reached when the first job is sent. Tests use
 api.app.create_app with a service of their own instead.
 """
@@ -35,12 +35,6 @@ def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     prepare_database(settings)
     return create_app(ExportService(settings, dispatch=dispatch))
-
-
-def serve(host: str = "127.0.0.1", port: int = 8502) -> None:
-    import uvicorn
-
-    uvicorn.run(app, host=host, port=port)
 
 
 app = build()

@@ -76,9 +76,13 @@ def revoke_token(token_id: str, org: int) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8502, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="API processes sharing the port (about one per core under load)")
 @reports_errors
-def api(host: str, port: int) -> None:
+def api(host: str, port: int, workers: int) -> None:
     """Serve the REST API (docs at /api/docs) until Ctrl-C."""
-    from api.main import serve
+    import uvicorn
 
-    serve(host, port)
+    # By import string, so that each worker process builds its own app (and pool); the
+    # migration's advisory lock lets them start together.
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers)

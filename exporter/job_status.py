@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -25,6 +24,8 @@ from exporter.errors import ExportError
 from exporter.store import NotFound
 
 Row = dict[str, Any]
+Connection = psycopg.AsyncConnection[Row]
+T = TypeVar("T")
 UNAVAILABLE = "The job database is not reachable; try again shortly."
 
 _BIND = "SELECT set_config('app.org_id', %(org)s, true)"
@@ -67,7 +68,8 @@ class JobStatusReads:
                  timeout: float = 5.0) -> None:
         self.pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False,
                                         timeout=timeout, configure=_configure, name="job-status",
-                                        kwargs={"autocommit": True, "row_factory": dict_row})
+                                        kwargs={"autocommit": True, "row_factory": dict_row,
+                                                "application_name": "export-api"})
         self._checks: dict[str, asyncio.Future[int | None]] = {}  # token hash -> check
         self.page_sql = _page_sql(columns)
         self.job_sql = _job_sql(columns)
@@ -96,14 +98,16 @@ class JobStatusReads:
         return await asyncio.shield(check)
 
     async def _token_org(self, digest: str) -> int | None:
-        async with self._connection() as conn:
+        async def work(conn: Connection) -> int | None:
             found = await (await conn.execute(_TOKEN, {"hash": digest})).fetchone()
             org = found["org"] if found else None
             if org is not None and tokens.touch_due(digest):
                 async with conn.transaction():
                     await conn.execute(_BIND, {"org": str(org)})
                     await conn.execute(_TOUCH, {"hash": digest})
-        return None if org is None else int(org)
+            return None if org is None else int(org)
+
+        return await self._on_connection(work)
 
     async def jobs(self, org: int, status: str | None = None, limit: int = 50,
                    offset: int = 0) -> tuple[list[Row], int]:
@@ -121,16 +125,26 @@ class JobStatusReads:
         return rows[0]
 
     async def _read(self, org: int, sql: str, params: dict[str, Any]) -> list[Row]:
-        async with self._connection() as conn, conn.transaction():
-            await conn.execute(_BIND, {"org": str(org)})
-            return await (await conn.execute(sql, params)).fetchall()
+        async def work(conn: Connection) -> list[Row]:
+            async with conn.transaction():
+                await conn.execute(_BIND, {"org": str(org)})
+                return await (await conn.execute(sql, params)).fetchall()
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
-        """A pooled connection; a lost database or a pool run dry is SERVICE_UNAVAILABLE
-        (the pool drops broken connections, so the next call gets a fresh one)."""
-        try:
-            async with self.pool.connection() as conn:
-                yield conn  # type: ignore[misc]
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise ExportError("SERVICE_UNAVAILABLE", UNAVAILABLE) from exc
+        return await self._on_connection(work)
+
+    async def _on_connection(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """work(conn) on a pooled connection. One the server dropped (a restart, an idle
+        timeout) fails once: the pool then drops every dead idle connection and the work
+        runs again. A database still unreachable, or a pool run dry, is
+        SERVICE_UNAVAILABLE (503)."""
+        for attempt in (1, 2):
+            try:
+                async with self.pool.connection() as conn:
+                    return await work(conn)
+            except psycopg.OperationalError as exc:
+                if attempt == 2:
+                    raise ExportError("SERVICE_UNAVAILABLE", UNAVAILABLE) from exc
+                await self.pool.check()
+            except PoolTimeout as exc:
+                raise ExportError("SERVICE_UNAVAILABLE", UNAVAILABLE) from exc
+        raise AssertionError("unreachable")

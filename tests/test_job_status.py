@@ -139,6 +139,21 @@ def test_concurrent_checks_of_one_token_share_one_query(service: ExportService) 
     assert orgs == [ORG] * 20 and asked == 1
 
 
+def test_connections_the_server_dropped_are_replaced_without_an_error(
+        service: ExportService, jobs: list[str], admin_engine: Engine) -> None:
+    async def main(reads: JobStatusReads) -> tuple[int, int]:
+        await asyncio.gather(*(reads.jobs(ORG) for _ in range(4)))  # several pooled
+        with admin_engine.begin() as conn:  # as a database restart would
+            ended = conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'export-api' AND pid <> pg_backend_pid()")).scalar()
+        _, total = await reads.jobs(ORG)
+        return int(ended or 0), total
+
+    ended, total = read(service, main)
+    assert ended >= 1 and total == 9
+
+
 def test_an_unreachable_database_is_service_unavailable(service: ExportService) -> None:
     dead = service.engine.url.set(port=1).render_as_string(hide_password=False)
 

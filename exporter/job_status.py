@@ -3,8 +3,11 @@
 These are what integrations poll, often many at once, so they skip the thread pool and
 the ORM: a pool of async psycopg connections (as export_app, under RLS), one statement
 to resolve a token, and one transaction that binds the org and reads in one statement.
-They answer as store_jobs does for the pages: newest first, the total matching, and each
-queued job's 1-based place in its org's FIFO queue (tests/test_job_status.py compares).
+Postgres renders the jobs as JSON text (the caller names the columns), which the API
+validates and re-serialises with its models in one pass each, rather than building a
+Python object per value. They answer as store_jobs does for the pages: newest first, the
+total matching, and each queued job's 1-based place in its org's FIFO queue
+(tests/test_job_status.py compares).
 """
 
 from __future__ import annotations
@@ -15,21 +18,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from pydantic_core import from_json
 
 from exporter import tokens
 from exporter.errors import ExportError
 from exporter.store import NotFound
 
-Row = dict[str, Any]
-Connection = psycopg.AsyncConnection[Row]
+Connection = psycopg.AsyncConnection[tuple[Any, ...]]
 T = TypeVar("T")
 UNAVAILABLE = "The job database is not reachable; try again shortly."
 
 _BIND = "SELECT set_config('app.org_id', %(org)s, true)"
-_TOKEN = "SELECT export.token_org(%(hash)s) AS org"
+_TOKEN = "SELECT export.token_org(%(hash)s)"
 _TOUCH = "UPDATE export.api_tokens SET last_used_at = now() WHERE token_hash = %(hash)s"
 # The place of a queued job: queued jobs of its org ahead of it (queued_at, then id), + 1.
 _POSITION = """CASE WHEN j.status = 'queued' THEN 1 + (
@@ -39,36 +40,39 @@ _MATCHING = "org_id = %(org)s AND (%(status)s::text IS NULL OR status = %(status
 
 
 def _job_sql(columns: Sequence[str]) -> str:
+    """One job as a JSON object of `columns` and its position; no row when not found."""
     listed = ", ".join(f"j.{name}" for name in columns)
-    return f"SELECT {listed}, {_POSITION} FROM export.export_jobs j " \
-           "WHERE j.org_id = %(org)s AND j.id = %(id)s"
+    return f"""
+        SELECT row_to_json(job)::text FROM (
+            SELECT {listed}, {_POSITION} FROM export.export_jobs j
+            WHERE j.org_id = %(org)s AND j.id = %(id)s) AS job"""
 
 
 def _page_sql(columns: Sequence[str]) -> str:
-    """One statement, so one snapshot: the total, then the page (one row of NULLs when
-    the page is empty, so the total still arrives)."""
+    """{"total", "limit", "offset", "jobs": [...]} in one statement, so one snapshot."""
     listed = ", ".join(f"j.{name}" for name in columns)
     return f"""
-        SELECT (SELECT count(*) FROM export.export_jobs WHERE {_MATCHING}) AS total, page.*
-        FROM (SELECT 1) AS one LEFT JOIN (
-            SELECT {listed}, {_POSITION} FROM export.export_jobs j WHERE {_MATCHING}
-            ORDER BY j.created_at DESC, j.id DESC LIMIT %(limit)s OFFSET %(offset)s
-        ) AS page ON true"""
-
-
-async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
-    # JSONB (the spec) parsed by pydantic-core: several times faster than json.loads.
-    psycopg.types.json.set_json_loads(from_json, conn)
+        SELECT json_build_object(
+            'total', (SELECT count(*) FROM export.export_jobs WHERE {_MATCHING}),
+            'limit', %(limit)s::int, 'offset', %(offset)s::int,
+            'jobs', coalesce((
+                SELECT json_agg(page ORDER BY page.created_at DESC, page.id DESC) FROM (
+                    SELECT {listed}, {_POSITION} FROM export.export_jobs j WHERE {_MATCHING}
+                    ORDER BY j.created_at DESC, j.id DESC LIMIT %(limit)s OFFSET %(offset)s
+                ) AS page), '[]'::json))::text"""
 
 
 class JobStatusReads:
-    """Token, job page and job reads on a pool of async connections; open() before use."""
+    """Token, job page and job reads on a pool of async connections; open() before use.
+
+    `columns` are the export_jobs columns each job's JSON carries (and "position").
+    """
 
     def __init__(self, url: str, columns: Sequence[str], pool_size: int = 10,
                  timeout: float = 5.0) -> None:
         self.pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False,
-                                        timeout=timeout, configure=_configure, name="job-status",
-                                        kwargs={"autocommit": True, "row_factory": dict_row,
+                                        timeout=timeout, name="job-status",
+                                        kwargs={"autocommit": True, "row_factory": tuple_row,
                                                 "application_name": "export-api"})
         self._checks: dict[str, asyncio.Future[int | None]] = {}  # token hash -> check
         self.page_sql = _page_sql(columns)
@@ -100,7 +104,7 @@ class JobStatusReads:
     async def _token_org(self, digest: str) -> int | None:
         async def work(conn: Connection) -> int | None:
             found = await (await conn.execute(_TOKEN, {"hash": digest})).fetchone()
-            org = found["org"] if found else None
+            org = found[0] if found else None
             if org is not None and tokens.touch_due(digest):
                 async with conn.transaction():
                     await conn.execute(_BIND, {"org": str(org)})
@@ -109,26 +113,29 @@ class JobStatusReads:
 
         return await self._on_connection(work)
 
-    async def jobs(self, org: int, status: str | None = None, limit: int = 50,
-                   offset: int = 0) -> tuple[list[Row], int]:
-        """A page of the org's jobs, newest first, with positions; and the total matching."""
+    async def page_json(self, org: int, status: str | None = None, limit: int = 50,
+                        offset: int = 0) -> str:
+        """{"total", "limit", "offset", "jobs"} of the org as JSON text: a page of its jobs
+        newest first, with positions, and the total matching."""
         params = {"org": org, "status": status, "limit": limit, "offset": offset}
-        rows = await self._read(org, self.page_sql, params)
-        total = int(rows[0]["total"]) if rows else 0
-        return [row for row in rows if row["id"] is not None], total
+        found = await self._read(org, self.page_sql, params)
+        assert found is not None  # an aggregate: always one row
+        return found
 
-    async def job(self, org: int, job_id: uuid.UUID) -> Row:
-        """One job of the org with its position; NotFound also for another org's job."""
-        rows = await self._read(org, self.job_sql, {"org": org, "id": job_id})
-        if not rows:
+    async def job_json(self, org: int, job_id: uuid.UUID) -> str:
+        """One job of the org, with its position, as JSON text; NotFound also for another
+        org's job."""
+        found = await self._read(org, self.job_sql, {"org": org, "id": job_id})
+        if found is None:
             raise NotFound("Job", job_id)
-        return rows[0]
+        return found
 
-    async def _read(self, org: int, sql: str, params: dict[str, Any]) -> list[Row]:
-        async def work(conn: Connection) -> list[Row]:
+    async def _read(self, org: int, sql: str, params: dict[str, Any]) -> str | None:
+        async def work(conn: Connection) -> str | None:
             async with conn.transaction():
                 await conn.execute(_BIND, {"org": str(org)})
-                return await (await conn.execute(sql, params)).fetchall()
+                found = await (await conn.execute(sql, params)).fetchone()
+                return None if found is None else str(found[0])
 
         return await self._on_connection(work)
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Engine, text
 
-from api.models import JOB_COLUMNS, JobOut
+from api.models import JOB_COLUMNS, JobList, JobOut
 from exporter import services, tokens
 from exporter.errors import ExportError
 from exporter.job_status import JobStatusReads
@@ -50,7 +50,7 @@ def read(service: ExportService, call: Callable[[JobStatusReads], Awaitable[T]])
 
 @pytest.fixture(scope="module")
 def jobs(service: ExportService, admin_engine: Engine) -> list[str]:
-    """Nine jobs of ORG: three cancelled, one running, five queued; one of OTHER."""
+    """Nine jobs of ORG: cancelled, completed, failed, running, five queued; one of OTHER."""
     with admin_engine.begin() as conn:
         conn.execute(text("DELETE FROM export.export_jobs WHERE org_id IN (41, 42)"))
     made = []  # (dedupe off: the same spec again is a new job)
@@ -61,53 +61,71 @@ def jobs(service: ExportService, admin_engine: Engine) -> list[str]:
         made.append(str(job.id))
     for job_id in made[:3]:
         service.cancel(ORG, job_id)
-    with admin_engine.begin() as conn:
-        conn.execute(text("UPDATE export.export_jobs SET status = 'running', progress = 40 "
-                          "WHERE id = :id"), {"id": made[3]})
+    with admin_engine.begin() as conn:  # as workers would leave them: every field set
+        conn.execute(text(
+            "UPDATE export.export_jobs SET status = 'completed', progress = 100, attempts = 1,"
+            " started_at = created_at + interval '1.25 s', completed_at = now(), "
+            " expires_at = now() + interval '7 days', duration_seconds = 1.5, bytes = 12345,"
+            " row_count = 99, processed_rows = 99, total_rows = 99, eta_seconds = 0,"
+            " sha256 = repeat('ab', 32), file_name = 'items-1.csv' WHERE id = :id"),
+            {"id": made[1]})
+        conn.execute(text(
+            "UPDATE export.export_jobs SET status = 'failed', attempts = 3, "
+            " error_code = 'SOURCE_UNAVAILABLE', error_message = 'Lost the \"ERP\" – try again'"
+            " WHERE id = :id"), {"id": made[2]})
+        conn.execute(text(
+            "UPDATE export.export_jobs SET status = 'running', progress = 40, "
+            " processed_rows = 400, total_rows = 1000, eta_seconds = 3, started_at = now()"
+            " WHERE id = :id"), {"id": made[3]})
     service.submit(OTHER, ExportSpec.from_dict(SPEC), "status tests", "other org's job")
     return made
 
 
-def rendered(jobs: list[Any], positions: dict[uuid.UUID, int] | None = None) -> list[dict[str, Any]]:
-    if positions is None:
-        return [JobOut.model_validate(row).model_dump() for row in jobs]
-    return [JobOut.of_row(job, positions.get(job.id)).model_dump() for job in jobs]
+def rendered(jobs: list[Any], positions: dict[uuid.UUID, int]) -> list[dict[str, Any]]:
+    return [JobOut.of_row(job, positions.get(job.id)).model_dump(mode="json") for job in jobs]
 
 
-@pytest.mark.parametrize("status", [None, "queued", "cancelled", "running", "failed"])
+def page(service: ExportService, org: int, status: str | None = None, limit: int = 50,
+         offset: int = 0) -> JobList:
+    return JobList.model_validate_json(
+        read(service, lambda r: r.page_json(org, status, limit, offset)))
+
+
+@pytest.mark.parametrize("status", [None, "queued", "cancelled", "running", "failed",
+                                    "completed"])
 @pytest.mark.parametrize(("limit", "offset"), [(50, 0), (2, 0), (3, 4), (5, 100)])
 def test_a_page_of_jobs_is_what_the_service_lists(service: ExportService, jobs: list[str],
                                                   status: str | None, limit: int,
                                                   offset: int) -> None:
     expected, total, positions = service.jobs(ORG, status=status, limit=limit, offset=offset,
                                               include_hidden=True)
-    got, got_total = read(service, lambda r: r.jobs(ORG, status, limit, offset))
-    assert got_total == total
-    assert rendered(got) == rendered(expected, positions)
+    got = page(service, ORG, status, limit, offset)
+    assert (got.total, got.limit, got.offset) == (total, limit, offset)
+    assert [job.model_dump(mode="json") for job in got.jobs] == rendered(expected, positions)
 
 
 def test_queued_jobs_carry_their_place_in_the_queue(service: ExportService,
                                                     jobs: list[str]) -> None:
-    got, total = read(service, lambda r: r.jobs(ORG, "queued"))
-    assert total == 5
-    assert [(str(row["id"]), row["position"]) for row in got] == \
+    got = page(service, ORG, "queued")
+    assert got.total == 5
+    assert [(str(job.id), job.position) for job in got.jobs] == \
         [(job_id, place) for place, job_id in reversed(list(enumerate(jobs[4:], 1)))]
 
 
 def test_one_job_reads_as_the_service_reads_it(service: ExportService, jobs: list[str]) -> None:
-    for job_id in (jobs[0], jobs[3], jobs[6]):
+    for job_id in jobs[:5]:
         job = service.job(ORG, job_id)
-        row = read(service, lambda r, job_id=job_id: r.job(ORG, uuid.UUID(job_id)))
-        expected = JobOut.of_row(job, service.position(ORG, job)).model_dump()
-        assert rendered([row]) == [expected]
+        got = read(service, lambda r, job_id=job_id: r.job_json(ORG, uuid.UUID(job_id)))
+        expected = JobOut.of_row(job, service.position(ORG, job))
+        assert JobOut.model_validate_json(got).model_dump_json() == expected.model_dump_json()
 
 
 def test_another_orgs_jobs_are_neither_listed_nor_found(service: ExportService,
                                                         jobs: list[str]) -> None:
-    got, total = read(service, lambda r: r.jobs(OTHER))
-    assert total == 1 and got[0]["name"] == "other org's job"
+    got = page(service, OTHER)
+    assert got.total == 1 and got.jobs[0].name == "other org's job"
     with pytest.raises(NotFound):
-        read(service, lambda r: r.job(OTHER, uuid.UUID(jobs[4])))
+        read(service, lambda r: r.job_json(OTHER, uuid.UUID(jobs[4])))
 
 
 def test_tokens_resolve_to_their_org_until_revoked(service: ExportService) -> None:
@@ -142,12 +160,12 @@ def test_concurrent_checks_of_one_token_share_one_query(service: ExportService) 
 def test_connections_the_server_dropped_are_replaced_without_an_error(
         service: ExportService, jobs: list[str], admin_engine: Engine) -> None:
     async def main(reads: JobStatusReads) -> tuple[int, int]:
-        await asyncio.gather(*(reads.jobs(ORG) for _ in range(4)))  # several pooled
+        await asyncio.gather(*(reads.page_json(ORG) for _ in range(4)))  # several pooled
         with admin_engine.begin() as conn:  # as a database restart would
             ended = conn.execute(text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE application_name = 'export-api' AND pid <> pg_backend_pid()")).scalar()
-        _, total = await reads.jobs(ORG)
+        total = JobList.model_validate_json(await reads.page_json(ORG)).total
         return int(ended or 0), total
 
     ended, total = read(service, main)
@@ -162,7 +180,7 @@ def test_an_unreachable_database_is_service_unavailable(service: ExportService) 
         await reads.open()
         try:
             with pytest.raises(ExportError) as caught:
-                await reads.jobs(ORG)
+                await reads.page_json(ORG)
             assert caught.value.code == "SERVICE_UNAVAILABLE"
         finally:
             await reads.close()

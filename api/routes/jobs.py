@@ -28,9 +28,7 @@ async def list_jobs(who: Auth, reads: Reads, lists: JobLists, status: JobStatus 
                     limit: Annotated[int, Query(ge=1, le=200)] = 50,
                     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> Response:
     async def read() -> bytes:
-        rows, total = await reads.jobs(who.org, status, limit, offset)
-        page = JobList.model_validate({"total": total, "limit": limit, "offset": offset,
-                                       "jobs": rows})
+        page = JobList.model_validate_json(await reads.page_json(who.org, status, limit, offset))
         return page.__pydantic_serializer__.to_json(page)
 
     body = await lists.get((who.org, (status, limit, offset)), read)
@@ -53,7 +51,7 @@ def start_job(body: JobIn, who: Auth, svc: Service, lists: JobLists,
 
 @router.get("/{job_id}", summary="Read a job (status, progress, file)", responses=responses(404))
 async def get_job(job_id: uuid.UUID, who: Auth, reads: Reads) -> JobOut:
-    return JobOut.model_validate(await reads.job(who.org, job_id))
+    return JobOut.model_validate_json(await reads.job_json(who.org, job_id))
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a queued or running job",

@@ -6,16 +6,20 @@ What ends a run and what happens then:
   time limit        -> partial file removed, job failed "Timeout after 5m" with rows reached
   invalid input     -> job failed at once, never retried
   source/db trouble -> job queued again after a backoff, until its attempts are used up
-A worker killed outright stops heartbeating; the sweep requeues or fails its job.
+A worker killed outright stops heartbeating; the sweep requeues or fails its job. While
+the file uploads to storage (no progress to report) a thread keeps the heartbeat going.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +34,7 @@ from exporter.run import run_export
 from exporter.spec import ExportSpec
 from exporter.storage import clean_name
 
+log = logging.getLogger("exporter.runner")
 TRANSIENT = (SourceError, psycopg.OperationalError, sqlalchemy.exc.OperationalError)
 
 
@@ -57,6 +62,33 @@ class _Progress:
             with db.org_session(self.svc.engine, self.org) as s:
                 if store_jobs.report_progress(s, self.job_id, processed, total, self.worker):
                     self.stop = True
+
+    def beat(self) -> None:
+        with self.lock, db.org_session(self.svc.engine, self.org) as s:
+            if store_jobs.heartbeat(s, self.job_id, self.worker):
+                self.stop = True
+
+
+@contextmanager
+def _beating(progress: _Progress, seconds: float) -> Iterator[None]:
+    """Keep the heartbeat going through a step that reports no progress (the upload to
+    storage), so the sweep does not take a slow upload for a dead worker."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(seconds):
+            try:
+                progress.beat()
+            except TRANSIENT:
+                log.warning("heartbeat of job %s failed; trying again", progress.job_id)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{progress.job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def run_job(svc: ExportService, job_id: str, org: int) -> str:
@@ -96,7 +128,11 @@ def _execute(svc: ExportService, org: int, job_id: str, spec: ExportSpec, worker
     try:
         result = run_export(spec, org, temp, progress, should_stop, settings)
         file_name = clean_name(f"{spec.data_type}-{datetime.now(UTC):%Y%m%d-%H%M%S}.{extension}")
-        key = svc.storage.put(org, job_id, file_name, Path(result.path))
+        with _beating(progress, settings.progress_seconds):
+            key = svc.storage.put(org, job_id, file_name, Path(result.path))
+        if progress.stop:  # cancelled while uploading: keep no file
+            svc.storage.delete(key)
+            raise Cancelled()
         with db.org_session(svc.engine, org) as s:
             store_jobs.complete(s, job_id, key, file_name, result.rows, result.bytes,
                                 result.sha256, time.monotonic() - started,

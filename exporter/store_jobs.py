@@ -100,6 +100,15 @@ def report_progress(session: Session, job_id: uuid.UUID | str, processed: int, t
     return flag is None or bool(flag)
 
 
+def heartbeat(session: Session, job_id: uuid.UUID | str, worker: str | None = None) -> bool:
+    """Record that the worker is alive, progress unchanged; True means stop, as for
+    report_progress."""
+    stmt = update(J).where(*_held(as_id(job_id, "Job"), worker)).values(
+        heartbeat_at=func.clock_timestamp())
+    flag = session.scalars(stmt.returning(J.cancel_requested)).one_or_none()
+    return flag is None or bool(flag)
+
+
 def complete(session: Session, job_id: uuid.UUID | str, file_key: str, file_name: str,
              rows: int, bytes: int, sha256: str, duration: float,
              expires_at: datetime | None = None, worker: str | None = None) -> ExportJob:

@@ -2,10 +2,10 @@
 
 A list is kept for `seconds` (EXPORTER_API_CACHE_SECONDS) from when its read began;
 requests that arrive while a read is in flight wait for that read instead of starting
-their own. A write through this process (start, cancel, retry) forgets the org's lists at
-once, and a read that began before the write is not kept. Workers update progress about
-once a second, so a list is at most `seconds` older than what they wrote; 0 turns the
-cache off.
+their own. What is kept is bounded in bytes (8 MB per process). A write through this
+process (start, cancel, retry) forgets the org's lists at once, and a read that began
+before the write is not kept. Workers update progress about once a second, so a list is
+at most `seconds` older than what they wrote; 0 turns the cache off.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ Key = tuple[int, Hashable]  # (org, what was asked)
 @dataclass
 class ListCache:
     seconds: float
-    size: int = 1024
+    max_bytes: int = 8 << 20  # bodies kept at most, all orgs together
+    _bytes: int = 0
     _kept: dict[Key, tuple[float, bytes]] = field(default_factory=dict)  # key -> (began, body)
     _reads: dict[Key, tuple[float, asyncio.Future[bytes]]] = field(default_factory=dict)
     _forgotten: dict[int, float] = field(default_factory=dict)  # org -> when
@@ -56,9 +57,18 @@ class ListCache:
         kept = self._kept.get(key)
         if kept is not None and kept[0] >= began:
             return
-        if len(self._kept) >= self.size:
+        body = done.result()
+        if kept is not None:
+            self._bytes -= len(kept[1])
+            del self._kept[key]
+        if self._bytes + len(body) > self.max_bytes:
             now = time.monotonic()
             self._kept = {k: v for k, v in self._kept.items() if v[0] + self.seconds > now}
-            if len(self._kept) >= self.size:
+            self._bytes = sum(len(v[1]) for v in self._kept.values())
+            if self._bytes + len(body) > self.max_bytes:
                 self._kept.clear()
-        self._kept[key] = (began, done.result())
+                self._bytes = 0
+                if len(body) > self.max_bytes:
+                    return
+        self._kept[key] = (began, body)
+        self._bytes += len(body)

@@ -115,11 +115,13 @@ def test_a_failed_read_reaches_every_waiter_and_is_not_kept() -> None:
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("size", [1, 3])
-def test_the_cache_holds_at_most_its_size(size: int) -> None:
+@pytest.mark.parametrize("max_bytes", [1, 2, 5, 100])
+def test_the_cache_keeps_at_most_its_bytes(max_bytes: int) -> None:
     async def main() -> None:
-        cache, read = ListCache(seconds=5, size=size), Reads()
-        for k in range(10):
-            await cache.get((k, "page"), read)
-        assert 1 <= len(cache._kept) <= size
+        cache, read = ListCache(seconds=5, max_bytes=max_bytes), Reads()
+        for k in range(20):  # bodies b"1" ... b"20"
+            assert await cache.get((k, "page"), read) == str(k + 1).encode()
+            kept = sum(len(body) for _, body in cache._kept.values())
+            assert kept == cache._bytes <= max_bytes
+        assert (19, "page") in cache._kept or max_bytes < 2
     asyncio.run(main())

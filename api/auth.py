@@ -45,20 +45,22 @@ async def job_lists(request: Request) -> ListCache:
     return cache
 
 
-async def caller(request: Request,
+Service = Annotated[ExportService, Depends(service)]
+Reads = Annotated[JobStatusReads, Depends(reads)]
+JobLists = Annotated[ListCache, Depends(job_lists)]
+
+
+async def caller(reads: Reads,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
                  ) -> Caller:
     if credentials is None:
         raise ExportError("UNAUTHENTICATED", "An API token is required: send "
                           "'Authorization: Bearer <token>'.")
     token = credentials.credentials
-    org = await (await reads(request)).org_for_token(token)
+    org = await reads.org_for_token(token)
     if org is None:
         raise ExportError("UNAUTHENTICATED", "The API token is not valid or was revoked.")
     return Caller(org, f"api:{token[:8]}")
 
 
-Service = Annotated[ExportService, Depends(service)]
-Reads = Annotated[JobStatusReads, Depends(reads)]
-JobLists = Annotated[ListCache, Depends(job_lists)]
 Auth = Annotated[Caller, Depends(caller)]

@@ -24,6 +24,8 @@ from exporter import db, services
 from exporter.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
+# Helper modules whose asserts should report their values as the tests' own do.
+pytest.register_assert_rewrite("tests.api_helpers")
 T = TypeVar("T")
 
 

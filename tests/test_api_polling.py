@@ -18,7 +18,7 @@ from api.app import create_app
 from exporter import tokens
 from exporter.jobs import ExportService, prepare_database
 from exporter.settings import Settings
-from tests.test_api import BASE, SPEC
+from tests.api_helpers import BASE, SPEC
 
 ORG = 51
 CACHE_SECONDS = 0.5

@@ -28,7 +28,7 @@ from exporter.jobs import ExportService, prepare_database
 from exporter.runner import run_job
 from exporter.settings import Settings
 from exporter.spec import ExportSpec
-from tests.test_api import BASE, SPEC, TABLES
+from tests.api_helpers import BASE, SPEC, TABLES
 
 EXAMPLES = 25
 # Not negative_data_rejection: our fixed Authorization header undoes its "missing

@@ -16,8 +16,8 @@ import psutil
 from exporter import tokens
 from exporter.jobs import app_engine, prepare_database
 from exporter.settings import Settings
+from tests.api_helpers import BASE
 from tests.conftest import REPO
-from tests.test_api import BASE
 
 CLI = [sys.executable, "-c", "import sys; from exporter.cli import run_main; "
        "sys.argv[0] = 'exporter'; run_main()"]

@@ -1,10 +1,10 @@
-"""Per-org API tokens: create (shown once), list, revoke, and resolve a token to its org.
+"""Per-org API tokens: create (shown once), list, revoke; what a token looks like.
 
 A token is "dex_" + 40 URL-safe characters (240 random bits). Only its sha256 is kept,
-with its first 8 characters for people to tell tokens apart. Resolving happens before
-the org is known, so it asks the SECURITY DEFINER function `export.token_org(hash)`
-(migration 0002), which answers with an org id only; everything else runs in an
-org-bound session under RLS.
+with its first 8 characters for people to tell tokens apart. The API resolves a token to
+its org (exporter.job_status) before the org is known, so it asks the SECURITY DEFINER
+function `export.token_org(hash)` (migration 0002), which answers with an org id only;
+everything else runs in an org-bound session under RLS.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from sqlalchemy import (
     func,
     select,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -111,19 +110,6 @@ def revoke(engine: Engine, org: int, token_id: str) -> ApiToken:
         return row
 
 
-def resolve(engine: Engine, plain: str) -> int | None:
-    """The org of a live token, or None for a malformed, unknown or revoked one."""
-    if not isinstance(plain, str) or not TOKEN_RE.fullmatch(plain):
-        return None
-    digest = hash_token(plain)
-    with db.system_session(engine) as s:
-        org = s.scalar(text("SELECT export.token_org(:hash)"), {"hash": digest})
-    if org is None:
-        return None
-    _touch(engine, int(org), digest)
-    return int(org)
-
-
 def touch_due(digest: str) -> bool:
     """Whether to record a token's use now: not when this process did so lately."""
     now = time.monotonic()
@@ -132,12 +118,3 @@ def touch_due(digest: str) -> bool:
             return False
         _touched[digest] = now
         return True
-
-
-def _touch(engine: Engine, org: int, digest: str) -> None:
-    """Record the token's use (last_used_at), at most every TOUCH_SECONDS per process."""
-    if not touch_due(digest):
-        return
-    with db.org_session(engine, org) as s:
-        s.execute(update(ApiToken).where(ApiToken.token_hash == digest)
-                  .values(last_used_at=func.now()))

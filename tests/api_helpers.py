@@ -10,20 +10,24 @@ of its tests.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
-from exporter import db, tokens
+from api.models import JOB_COLUMNS
+from exporter import db, services, tokens
+from exporter.job_status import JobStatusReads
 from exporter.jobs import ExportService, prepare_database
 from exporter.runner import run_job
 from exporter.settings import Settings
 
+T = TypeVar("T")
 # What `from tests.api_helpers import *` gives a test module: the fixtures, and only them.
 __all__ = ["admin", "api_settings", "clean", "client", "org1", "org2", "sent", "service"]
 
@@ -156,3 +160,22 @@ def call(client: TestClient, method: str, path: str, body: Any, headers: dict[st
         return value.format(**ids) if isinstance(value, str) else value
 
     return client.request(method, BASE + path.format(**ids), json=fill(body), headers=headers)
+
+
+def status_read(engine: Engine, call: Callable[[JobStatusReads], Awaitable[T]]) -> T:
+    """call(reads) with the API's status reads on engine's database and role, in an event
+    loop of its own."""
+    async def main() -> T:
+        url = services.libpq_url(engine.url.render_as_string(hide_password=False))
+        reads = JobStatusReads(url, JOB_COLUMNS, pool_size=2)
+        await reads.open()
+        try:
+            return await call(reads)
+        finally:
+            await reads.close()
+    return asyncio.run(main())
+
+
+def token_org(engine: Engine, plain: str) -> int | None:
+    """The org the API takes a token for; None for a malformed, unknown or revoked one."""
+    return status_read(engine, lambda reads: reads.org_for_token(plain))

@@ -22,7 +22,17 @@ from exporter.jobs import ExportService
 from exporter.models import STATUSES
 from exporter.spec import RANGES
 from tests.api_helpers import *  # noqa: F403  (the fixtures)
-from tests.api_helpers import BASE, ID_ROUTES, ROUTES, call, completed_job, is_error, new_job, new_template
+from tests.api_helpers import (
+    BASE,
+    ID_ROUTES,
+    ROUTES,
+    call,
+    completed_job,
+    is_error,
+    new_job,
+    new_template,
+    token_org,
+)
 
 # Auth
 
@@ -59,7 +69,7 @@ def test_a_token_is_stored_only_as_its_hash(service: ExportService, admin: Engin
     with admin.connect() as conn:
         stored = conn.execute(text("SELECT token_hash, prefix FROM export.api_tokens")).one()
     assert stored == (tokens.hash_token(plain), plain[:8])
-    assert tokens.resolve(service.engine, plain) == 3
+    assert token_org(service.engine, plain) == 3
 
 
 def test_revoking_works_at_once_and_only_within_the_org(

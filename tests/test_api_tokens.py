@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from exporter import db, services, tokens
 from exporter.jobs import app_engine, prepare_database
 from exporter.settings import Settings
+from tests.api_helpers import token_org
 
 
 def exporter(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -45,14 +46,14 @@ def test_tokens_are_created_listed_and_revoked_from_the_command_line(migrated: S
     assert made.returncode == 0, made.stderr
     plain = made.stdout.strip()
     assert tokens.TOKEN_RE.fullmatch(plain) and "not shown again" in made.stderr
-    assert tokens.resolve(engine, plain) == org
+    assert token_org(engine, plain) == org
     listed = exporter(migrated, "tokens", "list", "--org", str(org), "--json")
     [row] = [t for t in json.loads(listed.stdout) if t["prefix"] == plain[:8]]
     assert row["name"] == "CI sync" and row["revoked_at"] is None
     assert plain not in listed.stdout
     done = exporter(migrated, "tokens", "revoke", row["id"], "--org", str(org))
     assert done.returncode == 0, done.stderr
-    assert tokens.resolve(engine, plain) is None
+    assert token_org(engine, plain) is None
     again = exporter(migrated, "tokens", "list", "--org", str(org))
     assert "revoked" in again.stdout and plain[:8] in again.stdout
 
@@ -61,7 +62,7 @@ def test_revoking_another_orgs_token_is_not_found(migrated: Settings, engine: En
     plain, row = tokens.create(engine, 7000, "someone else's")
     done = exporter(migrated, "tokens", "revoke", str(row.id), "--org", "7999")
     assert done.returncode == 1 and "NOT_FOUND" in done.stderr
-    assert tokens.resolve(engine, plain) == 7000
+    assert token_org(engine, plain) == 7000
 
 
 def test_an_empty_token_name_is_refused(migrated: Settings) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -19,6 +19,7 @@ from exporter.jobs import ExportService, prepare_database
 from exporter.settings import Settings
 from exporter.spec import ExportSpec
 from exporter.store import NotFound
+from tests.api_helpers import status_read
 
 T = TypeVar("T")
 ORG, OTHER = 41, 42
@@ -31,21 +32,6 @@ def service(rt_settings: Settings) -> Iterator[ExportService]:
     svc = ExportService(dataclasses.replace(rt_settings, dedupe_seconds=0))
     yield svc
     svc.engine.dispose()
-
-
-def url(service: ExportService) -> str:
-    return services.libpq_url(service.engine.url.render_as_string(hide_password=False))
-
-
-def read(service: ExportService, call: Callable[[JobStatusReads], Awaitable[T]]) -> T:
-    async def main() -> T:
-        reads = JobStatusReads(url(service), JOB_COLUMNS, pool_size=2)
-        await reads.open()
-        try:
-            return await call(reads)
-        finally:
-            await reads.close()
-    return asyncio.run(main())
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +74,7 @@ def rendered(jobs: list[Any], positions: dict[uuid.UUID, int]) -> list[dict[str,
 def page(service: ExportService, org: int, status: str | None = None, limit: int = 50,
          offset: int = 0) -> JobList:
     return JobList.model_validate_json(
-        read(service, lambda r: r.page_json(org, status, limit, offset)))
+        status_read(service.engine, lambda r: r.page_json(org, status, limit, offset)))
 
 
 @pytest.mark.parametrize("status", [None, "queued", "cancelled", "running", "failed",
@@ -115,7 +101,7 @@ def test_queued_jobs_carry_their_place_in_the_queue(service: ExportService,
 def test_one_job_reads_as_the_service_reads_it(service: ExportService, jobs: list[str]) -> None:
     for job_id in jobs[:5]:
         job = service.job(ORG, job_id)
-        got = read(service, lambda r, job_id=job_id: r.job_json(ORG, uuid.UUID(job_id)))
+        got = status_read(service.engine, lambda r, job_id=job_id: r.job_json(ORG, uuid.UUID(job_id)))
         expected = JobOut.of_row(job, service.position(ORG, job))
         assert JobOut.model_validate_json(got).model_dump_json() == expected.model_dump_json()
 
@@ -125,17 +111,17 @@ def test_another_orgs_jobs_are_neither_listed_nor_found(service: ExportService,
     got = page(service, OTHER)
     assert got.total == 1 and got.jobs[0].name == "other org's job"
     with pytest.raises(NotFound):
-        read(service, lambda r: r.job_json(OTHER, uuid.UUID(jobs[4])))
+        status_read(service.engine, lambda r: r.job_json(OTHER, uuid.UUID(jobs[4])))
 
 
 def test_tokens_resolve_to_their_org_until_revoked(service: ExportService) -> None:
     plain, row = tokens.create(service.engine, ORG, "status reads")
-    assert read(service, lambda r: r.org_for_token(plain)) == ORG
+    assert status_read(service.engine, lambda r: r.org_for_token(plain)) == ORG
     [used] = [t for t in tokens.list_tokens(service.engine, ORG) if t.id == row.id]
     assert used.last_used_at is not None
     tokens.revoke(service.engine, ORG, str(row.id))
     for wrong in (plain, "dex_" + "A" * 40, "nonsense", plain + "x"):
-        assert read(service, lambda r, wrong=wrong: r.org_for_token(wrong)) is None
+        assert status_read(service.engine, lambda r, wrong=wrong: r.org_for_token(wrong)) is None
 
 
 def test_concurrent_checks_of_one_token_share_one_query(service: ExportService) -> None:
@@ -153,7 +139,7 @@ def test_concurrent_checks_of_one_token_share_one_query(service: ExportService) 
         reads._token_org = counted  # type: ignore[method-assign]
         return list(await asyncio.gather(*(reads.org_for_token(plain) for _ in range(20)))), asked
 
-    orgs, asked = read(service, many)
+    orgs, asked = status_read(service.engine, many)
     assert orgs == [ORG] * 20 and asked == 1
 
 
@@ -168,7 +154,7 @@ def test_connections_the_server_dropped_are_replaced_without_an_error(
         total = JobList.model_validate_json(await reads.page_json(ORG)).total
         return int(ended or 0), total
 
-    ended, total = read(service, main)
+    ended, total = status_read(service.engine, main)
     assert ended >= 1 and total == 9
 
 

@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from pages import common
+
 st.set_page_config(page_title="Data Export", page_icon=":material/upload:", layout="wide")
+common.touch_targets()
 
 PAGES = [
     st.Page("pages/data_export.py", title="Data Export", icon=":material/upload:", default=True),

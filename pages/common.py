@@ -162,6 +162,22 @@ def status_badge(status: str, cancel_requested: bool = False) -> None:
     st.badge(label, icon=icon, color=colour)  # type: ignore[arg-type]
 
 
+# The spec's touch targets: every button, link button, checkbox, radio option, select box
+# and expander header at least 48 x 48 px (Streamlit draws them ~40 px high).
+TOUCH_TARGETS = """<style>
+button[data-testid^="stBaseButton"], a[data-testid^="stBaseLinkButton"],
+[data-testid="stCheckbox"] label, [data-testid="stRadio"] label {
+  min-height: 48px; min-width: 48px; }
+[data-testid="stCheckbox"] label, [data-testid="stRadio"] label,
+[data-testid="stExpander"] summary, [data-baseweb="select"] > div {
+  min-height: 48px; align-items: center; }
+</style>"""
+
+
+def touch_targets() -> None:
+    st.html(TOUCH_TARGETS)
+
+
 def screen_reader_text(text: str) -> None:
     """Text only screen readers read (visually hidden)."""
     st.markdown(f'<span class="sr-only" style="position:absolute;width:1px;height:1px;'

@@ -152,6 +152,21 @@ def shoot(page: Any, name: str, folder: Path) -> None:
     page.screenshot(path=str(folder / name), full_page=True)
 
 
+TARGETS = ('button[data-testid^="stBaseButton"], a[data-testid^="stBaseLinkButton"], '
+           '[data-testid="stCheckbox"] label, [data-testid="stRadio"] label')
+SMALL = """(selector) => [...document.querySelectorAll(selector)].filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && (r.width < 48 || r.height < 48);
+}).map(e => `${(e.innerText || e.getAttribute("aria-label") || e.tagName).trim()}: `
+          + `${Math.round(e.getBoundingClientRect().width)}x`
+          + `${Math.round(e.getBoundingClientRect().height)}`)"""
+
+
+def small_targets(page: Any) -> list[str]:
+    """Visible buttons, link buttons, checkboxes and radio options under 48 x 48 px."""
+    return list(page.evaluate(SMALL, TARGETS))
+
+
 def choose(page: Any, scope: Any, option: str) -> None:
     """Pick an option of the Streamlit select box inside scope."""
     scope.locator('[data-testid="stSelectbox"]').first.click()
@@ -182,9 +197,11 @@ def test_an_export_made_in_the_browser_downloads_the_rows_it_previewed(
             dialog.get_by_text("All dates", exact=True).click()
             dialog.get_by_role("button", name="Next").click()
             expect(dialog.get_by_text("Step 3: Select Fields")).to_be_visible()
+            assert small_targets(page) == []  # the spec's 48 x 48 touch targets
             dialog.get_by_role("button", name="Next").click()
             expect(dialog.get_by_text("Step 4: Export Format")).to_be_visible()
             dialog.get_by_text("Save as template", exact=True).click()
+            assert small_targets(page) == []
             expect(dialog.get_by_text("Estimated rows: ~").last).to_be_visible()
             expect(dialog.get_by_test_id("stDataFrame").last).to_be_visible()
             shoot(page, "wizard.png", tmp_path)
@@ -196,6 +213,7 @@ def test_an_export_made_in_the_browser_downloads_the_rows_it_previewed(
             link = page.get_by_role("link", name="Download")
             href = link.get_attribute("href")
             shoot(page, "data-export.png", tmp_path)
+            assert small_targets(page) == []
             assert href and "/api/integrations/exports/files/" in href
             body = None
             if not stack["api_missing"]:

@@ -7,7 +7,6 @@ first call pays for loading the extension and attaching the source.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import threading
 from dataclasses import dataclass, field
@@ -64,14 +63,13 @@ def _cursor(settings: Settings, org: int) -> duckdb.DuckDBPyConnection:
         return con.cursor()
 
 
-def _first_window(spec: ExportSpec, org: int, settings: Settings, rows: int,
-                  today: date) -> tuple[int, int]:
+def _first_window(conn: psycopg.Connection[Any], spec: ExportSpec, org: int, settings: Settings,
+                  rows: int, today: date) -> tuple[int, int]:
     """[lo, hi) ids of the first rows, found by Postgres from its indexes."""
     catalog = load_catalog(settings.catalog or None)
     sql, params = first_ids_sql(spec, catalog.types[spec.data_type], org, settings.timezone,
                                 today, rows)
-    with psycopg.connect(source.dsn_for(settings, org)) as conn:
-        ids = [r[0] for r in conn.execute(sql, params)]
+    ids = [r[0] for r in conn.execute(sql, params)]
     return (ids[0], ids[-1] + 1) if ids else (0, 0)
 
 
@@ -82,7 +80,8 @@ def preview(spec: ExportSpec, org: int, settings: Settings, limit: int = 20) -> 
     dtype = catalog.types[spec.data_type]
     columns = output_columns(spec, dtype)
     today = today_in(settings.timezone)  # one day for finding the ids and reading the rows
-    lo, hi = _first_window(spec, org, settings, limit, today)
+    with psycopg.connect(source.dsn_for(settings, org)) as conn:
+        lo, hi = _first_window(conn, spec, org, settings, limit, today)
     if lo == hi:
         return Preview([c.name for c in columns], [c.label for c in columns], [])
     sql, params = build_sql(spec, dtype, org, settings.timezone, today)
@@ -94,21 +93,22 @@ def preview(spec: ExportSpec, org: int, settings: Settings, limit: int = 20) -> 
     return Preview([c.name for c in columns], [c.label for c in columns], rows)
 
 
-def _count(spec: ExportSpec, org: int, settings: Settings, today: date) -> tuple[int, bool]:
-    """Exact count when Postgres answers quickly, else the planner's row estimate."""
+def _count(conn: psycopg.Connection[Any], spec: ExportSpec, org: int, settings: Settings,
+           today: date) -> tuple[int, bool]:
+    """Exact count when Postgres answers quickly, else the planner's row estimate. Leaves
+    a statement timeout on the connection: use it last."""
     catalog = load_catalog(settings.catalog or None)
     args = (spec, catalog.types[spec.data_type], org, settings.timezone, today)
     sql, params = bounds_sql(*args)
-    with psycopg.connect(source.dsn_for(settings, org)) as conn:
-        try:
-            conn.execute(f"SET statement_timeout = {COUNT_TIMEOUT_MS}")
-            row = conn.execute(sql, params).fetchone()
-            return int(row[0]) if row else 0, True
-        except psycopg.errors.QueryCanceled:
-            conn.rollback()
-        sql, params = plan_sql(*args)
-        plan = conn.execute(sql, params).fetchone()
-        return int(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0, False  # type: ignore[index]
+    try:
+        conn.execute(f"SET statement_timeout = {COUNT_TIMEOUT_MS}")
+        row = conn.execute(sql, params).fetchone()
+        return int(row[0]) if row else 0, True
+    except psycopg.errors.QueryCanceled:
+        conn.rollback()
+    sql, params = plan_sql(*args)
+    plan = conn.execute(sql, params).fetchone()
+    return int(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0, False  # type: ignore[index]
 
 
 def _rates(settings: Settings) -> dict[str, float]:
@@ -131,23 +131,29 @@ def record_rate(settings: Settings, fmt: str, rows: int, seconds: float) -> None
     temp.replace(path)
 
 
-def _bytes_per_row(spec: ExportSpec, org: int, settings: Settings, fmt: str,
-                   window: tuple[int, int], today: date) -> float:
-    """Average size of a row in a format, rendered from the first rows."""
-    from exporter.run import prepare
-
+def _bytes_per_row(spec: ExportSpec, org: int, settings: Settings, window: tuple[int, int],
+                   today: date) -> dict[str, float]:
+    """Average size of a row in each format, rendered from the first rows, which are read
+    from the source once (into a temporary table) for all formats."""
     if window[0] == window[1]:
-        return 0.0
-    sample = dataclasses.replace(spec, format=fmt, options={})
-    _, sql, params = prepare(sample, org, settings, today=today)
+        return dict.fromkeys(WRITERS, 0.0)
+    dtype = load_catalog(settings.catalog or None).types[spec.data_type]
+    columns = output_columns(spec, dtype)
+    base, params = build_sql(spec, dtype, org, settings.timezone, today)
+    sizes = {}
     cur = _cursor(settings, org)
     try:
-        row = cur.execute(f"SELECT avg(strlen(line)) FROM ({sql})",
-                          {**params, "lo": window[0], "hi": window[1]}).fetchone()
+        cur.execute(f"CREATE TEMP TABLE sample AS {base}",
+                    {**params, "lo": window[0], "hi": window[1]})
+        for name, writer_class in WRITERS.items():
+            writer = writer_class(columns, {}, settings.timezone, dtype.xml_row)
+            sql = writer.select_sql("SELECT * FROM sample")
+            row = cur.execute(f"SELECT avg(strlen(line)) FROM ({sql})").fetchone()
+            factor = XLSX_DEFLATE if name == "xlsx" else 1.0
+            sizes[name] = float(row[0] or 0) * factor if row else 0.0
     finally:
-        cur.close()
-    factor = XLSX_DEFLATE if fmt == "xlsx" else 1.0
-    return float(row[0] or 0) * factor if row else 0.0
+        cur.close()  # the temporary table goes with the cursor's connection
+    return sizes
 
 
 def estimate(spec: ExportSpec, org: int, settings: Settings) -> Estimate:
@@ -155,15 +161,16 @@ def estimate(spec: ExportSpec, org: int, settings: Settings) -> Estimate:
     catalog = load_catalog(settings.catalog or None)
     check(spec, catalog, WRITERS)
     today = today_in(settings.timezone)
-    rows, exact = _count(spec, org, settings, today)
-    window = _first_window(spec, org, settings, SAMPLE_ROWS, today)
+    with psycopg.connect(source.dsn_for(settings, org)) as conn:
+        window = _first_window(conn, spec, org, settings, SAMPLE_ROWS, today)
+        rows, exact = _count(conn, spec, org, settings, today)
+    per_row = _bytes_per_row(spec, org, settings, window, today)
     rates = _rates(settings)
     sizes, times, warnings = {}, {}, {}
     for name, writer in WRITERS.items():
-        size = int(_bytes_per_row(spec, org, settings, name, window, today) * rows)
-        sizes[name] = size
+        sizes[name] = int(per_row[name] * rows)
         times[name] = round(rows / rates.get(name, 100_000.0) + 0.5, 1)
-        warnings[name] = limit_warnings(writer.SPEC, rows, size)
+        warnings[name] = limit_warnings(writer.SPEC, rows, sizes[name])
     return Estimate(rows, exact, sizes, times, warnings)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.models import JOB_COLUMNS
-from exporter import db, services, tokens
+from exporter import services, tokens
 from exporter.job_status import JobStatusReads
 from exporter.jobs import ExportService, prepare_database
 from exporter.runner import run_job
@@ -72,10 +72,8 @@ def api_settings(rt_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="module")
-def admin(api_settings: Settings, database_url: str) -> Iterator[Engine]:
-    engine = db.make_engine(database_url)
-    yield engine
-    engine.dispose()
+def admin(api_settings: Settings, admin_engine: Engine) -> Engine:
+    return admin_engine  # once api_settings has migrated the database
 
 
 @pytest.fixture(scope="module")

@@ -28,13 +28,6 @@ def migrated(database_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def admin_engine(migrated: str) -> Iterator[Engine]:
-    engine = db.make_engine(migrated)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
 def app_engine(migrated: str) -> Iterator[Engine]:
     engine = db.make_engine(db.app_url(migrated))
     yield engine
@@ -42,7 +35,7 @@ def app_engine(migrated: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(autouse=True)
-def clean(admin_engine: Engine) -> None:
+def clean(migrated: str, admin_engine: Engine) -> None:
     with admin_engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
 

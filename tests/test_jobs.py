@@ -93,10 +93,8 @@ def workers(job_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def admin(job_settings: Settings, database_url: str) -> Iterator[Engine]:
-    engine = db.make_engine(database_url)
-    yield engine
-    engine.dispose()
+def admin(job_settings: Settings, admin_engine: Engine) -> Engine:
+    return admin_engine  # once job_settings has migrated the database
 
 
 @pytest.fixture(autouse=True)

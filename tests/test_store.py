@@ -23,9 +23,9 @@ from exporter.spec import ExportSpec
 from exporter.store import Conflict, NotFound
 from tests import test_db_rls
 
-# the migrated database, its engines and the table cleaner, shared with test_db_rls
-migrated, admin_engine = test_db_rls.migrated, test_db_rls.admin_engine
-app_engine, clean = test_db_rls.app_engine, test_db_rls.clean
+# the migrated database, its app engine and the table cleaner, shared with test_db_rls
+# (the admin engine is conftest's)
+migrated, app_engine, clean = test_db_rls.migrated, test_db_rls.app_engine, test_db_rls.clean
 
 SPEC = ExportSpec(data_type="orders", fields=("order_number", "total"), format="csv")
 OTHER = ExportSpec(data_type="products", fields=("sku",), format="json")

@@ -85,7 +85,7 @@ def worker(processes: int, threads: int) -> None:
     from workers.sweeper import sweep_forever
 
     svc = _service(send=True)
-    cmd = [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", str(processes),
+    cmd = [sys.executable, "-m", "dramatiq", "workers.process", "--processes", str(processes),
            "--threads", str(threads), "--queues", "exports"]
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

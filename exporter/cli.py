@@ -117,7 +117,9 @@ def catalog(as_json: bool) -> None:
 @reports_errors
 def preview(data_type: str, org: int, limit: int, as_json: bool, **filters: Any) -> None:
     """Show the first rows an export would write."""
-    _without_pandas()
+    from exporter.source import skip_pandas  # (duckdb only for these commands)
+
+    skip_pandas()
     from exporter.preview import preview as run_preview
     from exporter.preview import to_plain
 
@@ -141,7 +143,9 @@ def preview(data_type: str, org: int, limit: int, as_json: bool, **filters: Any)
 @reports_errors
 def estimate(data_type: str, org: int, **filters: Any) -> None:
     """Estimate rows, file size and time per format."""
-    _without_pandas()
+    from exporter.source import skip_pandas  # (duckdb only for these commands)
+
+    skip_pandas()
     from exporter.preview import estimate as run_estimate
 
     settings = _settings()
@@ -152,13 +156,6 @@ def estimate(data_type: str, org: int, **filters: Any) -> None:
         click.echo(f"  {name:<5} ~{size / 1e6:,.1f} MB  ~{est.seconds[name]:.0f}s")
         for warning in est.warnings[name]:
             click.echo(f"        warning: {warning}")
-
-
-def _without_pandas() -> None:
-    """DuckDB's parameter binding imports pandas when it is installed (Streamlit brings it)
-    only to recognise pandas values. These commands bind none, and a one-shot process
-    would spend ~0.5 s of its start on that import; a module marked absent is skipped."""
-    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
 
 
 def _progress(done: int, total: int) -> None:
@@ -181,7 +178,9 @@ def _progress(done: int, total: int) -> None:
 def export(data_type: str, org: int, fmt: str, output: Path, delimiter: str | None, bom: bool,
            technical_names: bool, no_formula_guard: bool, as_json: bool, **filters: Any) -> None:
     """Export one data type of one org to a file."""
-    _without_pandas()
+    from exporter.source import skip_pandas  # (duckdb only for these commands)
+
+    skip_pandas()
     from exporter.preview import record_rate
     from exporter.run import run_export
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +44,15 @@ def _extension_dir(settings: Settings, platform: str) -> Path:
         shutil.copyfile(shipped, temp)
         temp.replace(target)
     return root
+
+
+def skip_pandas() -> None:
+    """For processes that only export (the CLI's export commands, worker processes):
+    DuckDB's parameter binding imports pandas whenever it is installed (Streamlit brings
+    it) only to recognise pandas values, which exports never bind. That costs ~0.5 s of
+    start and ~70 MB; a module marked absent is skipped. Never call it where pandas is
+    used (the app, tests)."""
+    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
